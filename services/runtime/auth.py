@@ -1,0 +1,99 @@
+"""Who is calling: signed tokens (JWT, HS256) naming the caller, their role and jurisdictions.
+
+A jurisdiction is a path of codes from the city down, each between slashes
+("/3505/350502/350502001/"). A caller may see everything at or below any of their paths.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import jwt
+
+from runtime.errors import PermissionDenied, Unauthenticated
+
+PATH_RE = re.compile(r"^/(?:[A-Za-z0-9-]{1,32}/){1,8}$")
+ROLES = frozenset({
+    "grid_worker", "community_worker", "social_worker", "volunteer", "family_doctor",
+    "street_admin", "district_admin", "city_admin", "service",
+})
+ALGORITHM = "HS256"
+
+
+def is_valid_path(path: str) -> bool:
+    return bool(PATH_RE.match(path))
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str
+    role: str
+    scopes: tuple[str, ...]
+
+    def covers(self, path: str) -> bool:
+        """True when `path` lies at or below one of the caller's jurisdictions."""
+        return any(path.startswith(scope) for scope in self.scopes)
+
+    def require_scope(self, path: str, what: str = "this record") -> None:
+        if not self.covers(path):
+            raise PermissionDenied(f"{what} is outside your jurisdictions")
+
+    def require_role(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise PermissionDenied(f"role {self.role!r} may not do this; needs one of "
+                                   f"{', '.join(sorted(roles))}")
+
+    @property
+    def row_filter(self) -> str:
+        """The caller's scopes as LIKE patterns, for the row-level security setting."""
+        return ",".join(scope + "%" for scope in self.scopes)
+
+
+SYSTEM = Caller(subject="system", role="service", scopes=("/",))
+
+_current: ContextVar[Caller | None] = ContextVar("cdsp_caller", default=None)
+
+
+def current_caller() -> Caller:
+    caller = _current.get()
+    if caller is None:
+        raise Unauthenticated("no caller in this context")
+    return caller
+
+
+def set_current_caller(caller: Caller | None) -> object:
+    return _current.set(caller)
+
+
+def mint_token(secret: str, subject: str, role: str, scopes: list[str], ttl_s: int = 3600,
+               issuer: str = "cdsp") -> str:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(sorted(ROLES))}")
+    for scope in scopes:
+        if not is_valid_path(scope):
+            raise ValueError(f"jurisdiction {scope!r} must look like /3505/350502/")
+    now = int(time.time())
+    claims = {"sub": subject, "role": role, "jur": scopes, "iss": issuer, "iat": now,
+              "exp": now + ttl_s}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(token: str, secret: str, issuer: str = "cdsp") -> Caller:
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=issuer, leeway=30,
+                            options={"require": ["exp", "sub", "iss", "iat"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("token expired") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from None
+    role = claims.get("role")
+    scopes = claims.get("jur")
+    if role not in ROLES:
+        raise Unauthenticated("invalid token: unknown role")
+    if (not isinstance(scopes, list) or not scopes
+            or not all(isinstance(s, str) and is_valid_path(s) for s in scopes)):
+        raise Unauthenticated("invalid token: jur must be a non-empty list of jurisdiction paths")
+    return Caller(subject=str(claims["sub"]), role=role, scopes=tuple(scopes))

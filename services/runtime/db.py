@@ -1,0 +1,106 @@
+"""PostgreSQL access: a psycopg 3 async connection pool and the unit of work.
+
+A unit of work is one transaction. It sets the caller's jurisdictions for row-level security
+(`cdsp.scope`, local to the transaction), collects the events the change causes, and on success
+writes them to the outbox in the same transaction and commits; on any error everything is rolled
+back, events included, so nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from google.protobuf.message import Message
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+from runtime.auth import Caller
+from runtime.events import OutgoingEvent, build_envelope
+from runtime.interceptors import request_id
+
+OUTBOX_CHANNEL = "cdsp_outbox"
+
+
+class Database:
+    def __init__(self, url: str, service: str, min_size: int = 2, max_size: int = 20) -> None:
+        self.service = service
+        self.topic = f"cdsp.{service}.v1"
+        self.pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
+            url, min_size=min_size, max_size=max_size, open=False, timeout=10,
+            kwargs={"autocommit": False, "application_name": f"cdsp-{service}"})
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=60)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    def unit_of_work(self, caller: Caller) -> UnitOfWork:
+        return UnitOfWork(self, caller)
+
+    def stats(self) -> dict[str, int]:
+        return self.pool.get_stats()
+
+
+class UnitOfWork:
+    def __init__(self, db: Database, caller: Caller) -> None:
+        self.db = db
+        self.caller = caller
+        self.events: list[OutgoingEvent] = []
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._lease = self.db.pool.connection()
+        self.conn: AsyncConnection[TupleRow] = await self._lease.__aenter__()
+        await self.conn.execute(
+            "SELECT set_config('cdsp.scope', %s, true), set_config('cdsp.actor', %s, true)",
+            [self.caller.row_filter, self.caller.subject])
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if exc is None:
+                if self.events:
+                    await self._write_outbox()
+                await self.conn.commit()
+            else:
+                await self.conn.rollback()
+        finally:
+            await self._lease.__aexit__(exc_type, exc, tb)
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+                      ) -> AsyncCursor[TupleRow]:
+        return await self.conn.execute(sql, params)  # type: ignore[arg-type]
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+                       ) -> TupleRow | None:
+        return await (await self.execute(sql, params)).fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+                       ) -> list[TupleRow]:
+        return await (await self.execute(sql, params)).fetchall()
+
+    async def with_scope(self, caller: Caller) -> None:
+        """Changes the row-level security scope for the rest of this transaction."""
+        await self.conn.execute("SELECT set_config('cdsp.scope', %s, true)", [caller.row_filter])
+
+    def record(self, payload: Message, *, aggregate_type: str, aggregate_id: str, version: int,
+               jurisdiction_path: str) -> None:
+        """Adds an event; it reaches the outbox only if this unit of work commits."""
+        envelope = build_envelope(payload, aggregate_type=aggregate_type,
+                                  aggregate_id=aggregate_id, version=version,
+                                  jurisdiction_path=jurisdiction_path, producer=self.db.service,
+                                  actor=self.caller.subject, request_id=request_id.get())
+        self.events.append(OutgoingEvent(self.db.topic, aggregate_id, envelope))
+
+    async def _write_outbox(self) -> None:
+        async with self.conn.pipeline(), self.conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO outbox (event_id, topic, record_key, event_type, envelope) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [(e.event_id, e.topic, e.key, e.envelope.event_type,
+                  e.envelope.SerializeToString()) for e in self.events])
+            await cur.execute(f"NOTIFY {OUTBOX_CHANNEL}")

@@ -1,0 +1,169 @@
+"""Server interceptors: one for every call (request id, metrics, errors), one for the caller.
+
+The error mapping turns runtime.errors exceptions into their status codes, with a
+google.rpc.BadRequest detail for INVALID_ARGUMENT; anything unexpected is INTERNAL with the request
+id (the cause is logged, with personal data masked, never sent to the caller).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+import psycopg
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from runtime.auth import set_current_caller, verify_token
+from runtime.errors import InvalidArgument, ServiceError, Unauthenticated
+from runtime.metrics import GRPC_LATENCY, GRPC_REQUESTS
+
+log = logging.getLogger("cdsp.grpc")
+request_id: ContextVar[str] = ContextVar("cdsp_request_id", default="")
+
+UNAUTHENTICATED_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+Behavior = Callable[..., Any]
+
+
+def _wrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, bool], Behavior]
+          ) -> grpc.RpcMethodHandler:
+    """Returns the handler with its behaviour wrapped, whatever its streaming kind."""
+    kinds = (("unary_unary", grpc.unary_unary_rpc_method_handler, False),
+             ("unary_stream", grpc.unary_stream_rpc_method_handler, True),
+             ("stream_unary", grpc.stream_unary_rpc_method_handler, False),
+             ("stream_stream", grpc.stream_stream_rpc_method_handler, True))
+    for attr, factory, streams in kinds:
+        behavior = getattr(handler, attr)
+        if behavior is not None:
+            return factory(around(behavior, streams),  # type: ignore[operator]
+                           request_deserializer=handler.request_deserializer,
+                           response_serializer=handler.response_serializer)
+    return handler
+
+
+def _metadata(context: grpc.aio.ServicerContext, key: str) -> str:
+    for k, v in context.invocation_metadata() or ():
+        if k == key:
+            return v if isinstance(v, str) else v.decode()
+    return ""
+
+
+async def _abort(context: grpc.aio.ServicerContext, exc: ServiceError) -> None:
+    if isinstance(exc, InvalidArgument):
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in exc.violations]))
+        status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=exc.message,
+                                   details=[detail])
+        await context.abort(exc.code, exc.message,
+                            trailing_metadata=(("grpc-status-details-bin",
+                                                status.SerializeToString()),))
+    await context.abort(exc.code, exc.message)
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):
+    """Request id, per-method count and latency, and the mapping of errors to status codes."""
+
+    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails],
+                                                             Awaitable[grpc.RpcMethodHandler]],
+                                details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        method: str = details.method  # type: ignore[attr-defined]
+
+        def around(behavior: Behavior, streams: bool) -> Behavior:
+            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                async with _Observed(method, context):
+                    return await behavior(request, context)
+
+            async def streaming(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                async with _Observed(method, context):
+                    async for item in behavior(request, context):
+                        yield item
+
+            return streaming if streams else unary
+
+        return _wrap(handler, around)
+
+
+class _Observed:
+    """The body of CallInterceptor: times the call and maps whatever it raises."""
+
+    def __init__(self, method: str, context: grpc.aio.ServicerContext) -> None:
+        self.method = method
+        self.context = context
+
+    async def __aenter__(self) -> None:
+        self.started = time.perf_counter()
+        rid = _metadata(self.context, "x-request-id") or uuid.uuid4().hex
+        self.token = request_id.set(rid[:64])
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: object) -> bool:
+        code = grpc.StatusCode.OK
+        try:
+            if exc is None:
+                return False
+            if isinstance(exc, ServiceError):
+                code = exc.code
+                await _abort(self.context, exc)
+            if isinstance(exc, psycopg.OperationalError):
+                code = grpc.StatusCode.UNAVAILABLE
+                log.warning("database unavailable: %s", type(exc).__name__,
+                            extra={"request_id": request_id.get(), "method": self.method})
+                await self.context.abort(code, "database unavailable; retry later")
+            if isinstance(exc, Exception) and type(exc).__name__ != "AbortError":
+                code = grpc.StatusCode.INTERNAL
+                log.error("unhandled error", exc_info=exc,
+                          extra={"request_id": request_id.get(), "method": self.method})
+                await self.context.abort(code, f"internal error (request {request_id.get()})")
+            code = self.context.code() or grpc.StatusCode.UNKNOWN  # aborted by the handler
+            return False
+        finally:
+            GRPC_REQUESTS.labels(self.method, code.name).inc()
+            GRPC_LATENCY.labels(self.method).observe(time.perf_counter() - self.started)
+            request_id.reset(self.token)
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Verifies the bearer token and makes the caller available to the handler."""
+
+    def __init__(self, secret: str, issuer: str) -> None:
+        self.secret = secret
+        self.issuer = issuer
+
+    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails],
+                                                             Awaitable[grpc.RpcMethodHandler]],
+                                details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        method: str = details.method  # type: ignore[attr-defined]
+        if handler is None or method.startswith(UNAUTHENTICATED_PREFIXES):
+            return handler
+
+        def around(behavior: Behavior, streams: bool) -> Behavior:
+            def authenticate(context: grpc.aio.ServicerContext) -> object:
+                header = _metadata(context, "authorization")
+                if not header.lower().startswith("bearer "):
+                    raise Unauthenticated("missing bearer token in the authorization metadata")
+                return set_current_caller(verify_token(header[7:].strip(), self.secret,
+                                                       self.issuer))
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                authenticate(context)
+                return await behavior(request, context)
+
+            async def streaming(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                authenticate(context)
+                async for item in behavior(request, context):
+                    yield item
+
+            return streaming if streams else unary
+
+        return _wrap(handler, around)

@@ -1,0 +1,58 @@
+"""kafka-python clients with the settings the platform relies on.
+
+kafka-python is not asyncio: the relay and consumers call it from worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger("cdsp.kafka")
+
+
+def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=bootstrap.split(","),
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        max_block_ms=5000,
+        request_timeout_ms=5000,
+        delivery_timeout_ms=10000,
+        retry_backoff_ms=200,
+    )
+
+
+def make_consumer(bootstrap: str, group_id: str, client_id: str) -> KafkaConsumer:
+    return KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","),
+        client_id=client_id,
+        group_id=group_id,
+        enable_auto_commit=False,        # offsets are committed after the handler's transaction
+        auto_offset_reset="earliest",    # a new group starts from the beginning, losing nothing
+        max_poll_records=200,
+        max_poll_interval_ms=60000,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=2000,
+    )
+
+
+def ensure_topics(bootstrap: str, topics: list[str], partitions: int, replication: int) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="cdsp-admin",
+                             request_timeout_ms=5000)
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                admin.create_topics([NewTopic(t, partitions, replication) for t in missing])
+                log.info("created topics %s", missing)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()

@@ -1,0 +1,202 @@
+"""Publishes the outbox to Kafka: at least once, in commit order per aggregate.
+
+Woken by NOTIFY when a unit of work commits events, with a fallback poll (notifications sent while
+the relay was not listening are lost). One relay per database publishes at a time (an advisory
+lock), so several replicas never reorder events. While the broker is down, rounds fail and back
+off exponentially with jitter; the events stay in the table until the broker acknowledges them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from runtime.db import OUTBOX_CHANNEL, Database
+from runtime.kafka_clients import ensure_topics, make_producer
+from runtime.metrics import (
+    EVENT_PUBLISH_DELAY,
+    EVENTS_PUBLISHED,
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISH_FAILURES,
+)
+
+log = logging.getLogger("cdsp.outbox")
+RELAY_LOCK_KEY = 0x0CD5_0002
+RETENTION = "7 days"
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, url: str, bootstrap: str, *, partitions: int = 6,
+                 replication: int = 1, poll_s: float = 1.0, batch: int = 500) -> None:
+        self.db = db
+        self.url = url
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self.replication = replication
+        self.poll_s = poll_s
+        self.batch = batch
+        self.producer: Any = None
+        self.wake = asyncio.Event()
+        self.stopping = False
+        self.failures = 0
+        self._topics_ready: set[str] = set()
+        self._last_cleanup = 0.0
+
+    # ------------------------------------------------------------------ loop
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen())
+        try:
+            while not self.stopping:
+                try:
+                    sent = await self.publish_pending()
+                    self.failures = 0
+                except Exception as exc:  # broker or database down: back off and retry
+                    self.failures += 1
+                    OUTBOX_PUBLISH_FAILURES.inc()
+                    delay = min(30.0, 0.25 * 2 ** min(self.failures, 8)) * random.uniform(0.5, 1)
+                    log.warning("outbox publish failed (%s: %s); retry in %.1fs",
+                                type(exc).__name__, exc, delay)
+                    await self._close_producer()
+                    await self._sleep(delay)
+                    continue
+                if sent < self.batch:
+                    await self._sleep(self.poll_s)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), seconds)
+        self.wake.clear()
+
+    async def _listen(self) -> None:
+        while not self.stopping:
+            try:
+                async with await AsyncConnection.connect(self.url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                    self.wake.set()  # catch up with whatever committed while not listening
+                    async for _ in conn.notifies():
+                        self.wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox listener lost its connection (%s); polling meanwhile",
+                            type(exc).__name__)
+                await asyncio.sleep(2)
+
+    async def stop(self, drain_timeout: float = 5.0) -> None:
+        """Publishes what is pending (for up to drain_timeout), then closes the producer."""
+        deadline = time.monotonic() + drain_timeout
+        self.stopping = True
+        self.wake.set()
+        while time.monotonic() < deadline:
+            try:
+                if await self.publish_pending() == 0:
+                    break
+            except Exception as exc:
+                log.warning("outbox not drained at shutdown (%s); it stays for the next start",
+                            type(exc).__name__)
+                break
+        await self._close_producer()
+
+    # ------------------------------------------------------------------ one round
+
+    async def publish_pending(self) -> int:
+        """Publishes one batch; returns how many events the broker acknowledged."""
+        async with self.db.pool.connection() as conn:
+            got = await (await conn.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                                            [RELAY_LOCK_KEY])).fetchone()
+            if not got or not got[0]:
+                await conn.rollback()
+                return 0  # another replica's relay is publishing
+            rows = await (await conn.execute(
+                "SELECT id, topic, record_key, event_type, envelope, created_at FROM outbox "
+                "WHERE published_at IS NULL ORDER BY id LIMIT %s", [self.batch])).fetchall()
+            sent: list[int] = []
+            error: Exception | None = None
+            if rows:
+                sent, error = await asyncio.to_thread(self._send, rows)
+                if sent:
+                    await conn.execute("UPDATE outbox SET published_at = now() "
+                                       "WHERE id = ANY(%s)", [sent])
+                if error is not None:
+                    await conn.execute("UPDATE outbox SET attempts = attempts + 1, "
+                                       "last_error = %s WHERE id = %s",
+                                       [f"{type(error).__name__}: {error}"[:500],
+                                        next(r[0] for r in rows if r[0] not in set(sent))])
+            await conn.commit()
+            now = datetime.now(UTC)
+            by_id = {r[0]: r for r in rows}
+            for event_id in sent:
+                row = by_id[event_id]
+                EVENTS_PUBLISHED.labels(row[1], row[3]).inc()
+                EVENT_PUBLISH_DELAY.observe(max(0.0, (now - row[5]).total_seconds()))
+            await self._update_backlog(conn)
+            await self._cleanup(conn)
+        if error is not None:
+            raise error
+        return len(sent)
+
+    def _send(self, rows: list[Any]) -> tuple[list[int], Exception | None]:
+        """In a worker thread: sends the batch and waits for the broker's acknowledgements."""
+        futures = []
+        error: Exception | None = None
+        try:
+            if self.producer is None:
+                self.producer = make_producer(self.bootstrap, f"cdsp-{self.db.service}-relay")
+            topics = {r[1] for r in rows} - self._topics_ready
+            if topics:
+                ensure_topics(self.bootstrap, sorted(topics), self.partitions, self.replication)
+                self._topics_ready |= topics
+            for event_id, topic, key, event_type, envelope, _ in rows:
+                futures.append((event_id, self.producer.send(
+                    topic, key=key.encode(), value=bytes(envelope),
+                    headers=[("event_type", event_type.encode())])))
+        except Exception as exc:  # no broker, metadata timeout, ...
+            error = exc
+        if futures:
+            try:
+                self.producer.flush(timeout=15)
+            except Exception as exc:
+                error = error or exc
+        sent: list[int] = []
+        for event_id, future in futures:
+            if future.succeeded():
+                sent.append(event_id)
+            elif error is None:
+                error = future.exception if future.failed() else TimeoutError("not acknowledged")
+        if error is not None:
+            self._topics_ready.clear()  # the broker may have lost its topics (restarted)
+        return sent, error
+
+    async def _close_producer(self) -> None:
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            await asyncio.to_thread(producer.close, 5)
+
+    async def _update_backlog(self, conn: AsyncConnection[Any]) -> None:
+        row = await (await conn.execute(
+            "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox "
+            "WHERE published_at IS NULL")).fetchone()
+        await conn.commit()
+        if row:
+            OUTBOX_BACKLOG.set(row[0])
+            OUTBOX_OLDEST_AGE.set(float(row[1] or 0))
+
+    async def _cleanup(self, conn: AsyncConnection[Any]) -> None:
+        if time.monotonic() - self._last_cleanup < 600:
+            return
+        self._last_cleanup = time.monotonic()
+        await conn.execute(f"DELETE FROM outbox WHERE published_at < now() - interval '{RETENTION}'")
+        await conn.commit()

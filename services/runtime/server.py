@@ -1,0 +1,137 @@
+"""The service bootstrap every service runs: one call, `run(definition)`.
+
+Start: settings → logging → migrations → pool → metrics page → gRPC server (health, reflection,
+interceptors) → outbox relay and consumers → health SERVING. Health follows the database: a
+service that cannot reach its database reports NOT_SERVING (the outbox buffers a broker outage, so
+the broker does not decide readiness).
+
+SIGTERM/SIGINT: health NOT_SERVING, stop accepting calls and give in-flight ones
+CDSP_SHUTDOWN_GRACE_S to finish, stop consumers (their offsets are already committed), publish
+what is left in the outbox, close the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from runtime.consumer import EventConsumer
+from runtime.db import Database
+from runtime.interceptors import AuthInterceptor, CallInterceptor
+from runtime.logs import configure_logging
+from runtime.metrics import serve_metrics, watch_pool
+from runtime.migrations import RUNTIME_MIGRATIONS, apply_migrations
+from runtime.outbox_relay import OutboxRelay
+from runtime.settings import Settings, load_settings
+
+log = logging.getLogger("cdsp.server")
+
+
+@dataclass
+class Runtime:
+    """What a service's wiring receives: its settings and its database."""
+
+    settings: Settings
+    db: Database
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    grpc_port: int
+    metrics_port: int
+    migrations: Path
+    # Adds the service's servicers to the server; returns their full service names.
+    add_servicers: Callable[[grpc.aio.Server, Runtime], list[str]]
+    # The event consumers the service runs (none by default).
+    consumers: Callable[[Runtime], list[EventConsumer]] = field(default=lambda rt: [])
+
+
+def run(definition: ServiceDefinition) -> None:
+    asyncio.run(serve(definition))
+
+
+async def serve(definition: ServiceDefinition) -> None:
+    settings = load_settings(definition.name, definition.grpc_port, definition.metrics_port)
+    configure_logging(definition.name, settings.log_level)
+    applied = await apply_migrations(settings.database_url, [
+        ("runtime", RUNTIME_MIGRATIONS), (definition.name, definition.migrations)])
+    log.info("migrations up to date (%d applied now)", len(applied))
+
+    db = Database(settings.database_url, definition.name, settings.db_pool_min,
+                  settings.db_pool_max)
+    await db.open()
+    runtime = Runtime(settings, db)
+    serve_metrics(settings.metrics_addr)
+    watch_pool(db.stats)
+
+    server = grpc.aio.server(
+        interceptors=[CallInterceptor(), AuthInterceptor(settings.token_secret,
+                                                         settings.token_issuer)],
+        options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)])
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    names = definition.add_servicers(server, runtime)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME], server)
+    server.add_insecure_port(settings.grpc_addr)
+    await server.start()
+
+    relay = OutboxRelay(db, settings.database_url, settings.kafka_bootstrap,
+                        partitions=settings.topic_partitions,
+                        replication=settings.topic_replication, poll_s=settings.outbox_poll_s,
+                        batch=settings.outbox_batch)
+    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    consumers = definition.consumers(runtime)
+    for consumer in consumers:
+        consumer.start()
+    watcher = asyncio.create_task(_watch_database(db, health, names), name="health")
+    log.info("serving %s on %s, metrics on %s", ", ".join(names), settings.grpc_addr,
+             settings.metrics_addr)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+    log.info("shutting down: draining calls for up to %.0fs", settings.shutdown_grace_s)
+    watcher.cancel()
+    await health.enter_graceful_shutdown()
+    await server.stop(settings.shutdown_grace_s)
+    for consumer in consumers:
+        await consumer.stop()
+    await relay.stop(drain_timeout=5.0)
+    relay_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await relay_task
+    await db.close()
+    log.info("stopped")
+
+
+async def _watch_database(db: Database, health: HealthServicer, names: list[str]) -> None:
+    """SERVING while the database answers; NOT_SERVING while it does not."""
+    serving = health_pb2.HealthCheckResponse.SERVING
+    not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+    while True:
+        try:
+            async with db.pool.connection(timeout=3) as conn:
+                await conn.execute("SELECT 1")
+            status = serving
+        except Exception as exc:
+            log.warning("database check failed (%s): NOT_SERVING", type(exc).__name__)
+            status = not_serving
+        for name in ["", *names]:
+            await health.set(name, status)
+        await asyncio.sleep(5)

@@ -1,0 +1,116 @@
+"""Settings shared by every service, read once from environment variables.
+
+Each variable, its default and meaning:
+
+    CDSP_ENV                  development | production (production refuses the dev signing key)
+    CDSP_GRPC_ADDR            host:port the gRPC server binds            (per-service default)
+    CDSP_METRICS_ADDR         host:port of the Prometheus /metrics page  (per-service default)
+    CDSP_DATABASE_URL         PostgreSQL URL of this service's own database
+    CDSP_DB_POOL_MIN / _MAX   connection pool bounds                     (2 / 20)
+    CDSP_KAFKA_BOOTSTRAP      Kafka bootstrap servers, comma separated   (127.0.0.1:9092)
+    CDSP_TOPIC_PARTITIONS     partitions for topics this service creates (6)
+    CDSP_TOPIC_REPLICATION    replication factor for topics it creates   (1)
+    CDSP_TOKEN_SECRET         HMAC key that signs caller tokens (HS256)  (required)
+    CDSP_TOKEN_ISSUER         expected `iss` of tokens                   (cdsp)
+    CDSP_SHUTDOWN_GRACE_S     seconds in-flight calls get on SIGTERM     (20)
+    CDSP_OUTBOX_POLL_S        outbox relay fallback poll interval        (1.0)
+    CDSP_OUTBOX_BATCH         events published per relay round           (500)
+    CDSP_LOCAL_TZ             time zone of the people served             (Asia/Shanghai)
+    CDSP_LOG_LEVEL            INFO
+    CDSP_<SERVICE>_ADDR       where to reach another service over gRPC
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+DEV_TOKEN_SECRET = "cdsp-development-signing-key-not-for-production"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    env: str
+    grpc_addr: str
+    metrics_addr: str
+    database_url: str
+    db_pool_min: int
+    db_pool_max: int
+    kafka_bootstrap: str
+    topic_partitions: int
+    topic_replication: int
+    token_secret: str
+    token_issuer: str
+    shutdown_grace_s: float
+    outbox_poll_s: float
+    outbox_batch: int
+    local_tz: ZoneInfo
+    log_level: str
+
+    @property
+    def topic(self) -> str:
+        """The topic this service publishes its events on."""
+        return f"cdsp.{self.service}.v1"
+
+    def service_addr(self, service: str) -> str:
+        return os.environ.get(f"CDSP_{service.upper()}_ADDR", "")
+
+
+def load_settings(service: str, grpc_port: int, metrics_port: int) -> Settings:
+    env = os.environ.get("CDSP_ENV", "development")
+    secret = os.environ.get("CDSP_TOKEN_SECRET", "")
+    if not secret:
+        raise SettingsError("CDSP_TOKEN_SECRET is required (the key that signs caller tokens)")
+    if env == "production" and (secret == DEV_TOKEN_SECRET or len(secret) < 32):
+        raise SettingsError("CDSP_TOKEN_SECRET in production must be a secret of 32+ characters")
+    url = os.environ.get("CDSP_DATABASE_URL", "")
+    if not url:
+        raise SettingsError("CDSP_DATABASE_URL is required (this service's own database)")
+    settings = Settings(
+        service=service,
+        env=env,
+        grpc_addr=os.environ.get("CDSP_GRPC_ADDR", f"127.0.0.1:{grpc_port}"),
+        metrics_addr=os.environ.get("CDSP_METRICS_ADDR", f"127.0.0.1:{metrics_port}"),
+        database_url=url,
+        db_pool_min=_int("CDSP_DB_POOL_MIN", 2),
+        db_pool_max=_int("CDSP_DB_POOL_MAX", 20),
+        kafka_bootstrap=os.environ.get("CDSP_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        topic_partitions=_int("CDSP_TOPIC_PARTITIONS", 6),
+        topic_replication=_int("CDSP_TOPIC_REPLICATION", 1),
+        token_secret=secret,
+        token_issuer=os.environ.get("CDSP_TOKEN_ISSUER", "cdsp"),
+        shutdown_grace_s=_float("CDSP_SHUTDOWN_GRACE_S", 20.0),
+        outbox_poll_s=_float("CDSP_OUTBOX_POLL_S", 1.0),
+        outbox_batch=_int("CDSP_OUTBOX_BATCH", 500),
+        local_tz=ZoneInfo(os.environ.get("CDSP_LOCAL_TZ", "Asia/Shanghai")),
+        log_level=os.environ.get("CDSP_LOG_LEVEL", "INFO"),
+    )
+    if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
+        raise SettingsError("CDSP_DB_POOL_MIN must be >= 1 and <= CDSP_DB_POOL_MAX")
+    return settings
