@@ -1,0 +1,32 @@
+"""Contact rules: phone numbers, guardians and liaisons."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+
+CHANNEL_PHONE_CALL, CHANNEL_SMS, CHANNEL_APP, CHANNEL_MESSAGING_GROUP, CHANNEL_IN_PERSON = range(1, 6)
+CHANNELS = range(1, 6)
+PHONE_CHANNELS = (CHANNEL_PHONE_CALL, CHANNEL_SMS)
+
+
+def is_phone(value: str) -> bool:
+    """A mainland mobile (11 digits, 1[3-9]...) or a landline with area code (0xx-xxxxxxx)."""
+    return bool(MOBILE.match(value) or LANDLINE.match(value))
+
+
+@dataclass(frozen=True)
+class Guardian:
+    name: str
+    phone: str
+    relation: str
+
+
+@dataclass(frozen=True)
+class Liaison:
+    worker_id: str
+    name: str
+    phone: str

@@ -1,0 +1,71 @@
+"""The registry's events, built from the domain objects (see protos/cdsp/events/v1/registry.proto).
+
+Events carry what other services need and nothing more: never the resident ID or certificate
+number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cdsp.common.v1 import common_pb2
+from cdsp.events.v1 import registry_pb2 as ev
+from registry.domain.household import Household
+from registry.domain.person import ALONE, ARCHIVED, Person
+
+
+def snapshot(person: Person, household_income_fen: int) -> ev.PersonSnapshot:
+    return ev.PersonSnapshot(
+        person_id=person.person_id,
+        household_id=person.household_id,
+        jurisdiction_path=person.jurisdiction_path,
+        name=person.name,
+        sex=person.sex,  # type: ignore[arg-type]
+        birth_date=common_pb2.Date(year=person.birth_date.year, month=person.birth_date.month,
+                                   day=person.birth_date.day),
+        category=person.category,  # type: ignore[arg-type]
+        grade=person.grade,
+        certified=person.certified,
+        household_monthly_income_fen=household_income_fen,
+        phone=person.phone,
+        preferred_channel=person.preferred_channel,  # type: ignore[arg-type]
+        guardian_name=person.guardian.name if person.guardian else "",
+        guardian_phone=person.guardian.phone if person.guardian else "",
+        liaison_id=person.liaison.worker_id if person.liaison else "",
+        living_alone=person.living_situation == ALONE,
+        priority_groups=person.priority_groups,
+        need_codes=person.need_codes,
+        archived=person.status == ARCHIVED,
+    )
+
+
+def person_registered(person: Person, income: int) -> ev.PersonRegistered:
+    return ev.PersonRegistered(person=snapshot(person, income))
+
+
+def person_updated(person: Person, income: int, changed: list[str]) -> ev.PersonUpdated:
+    return ev.PersonUpdated(person=snapshot(person, income), changed_fields=changed)
+
+
+def needs_changed(before: Person, after: Person) -> ev.PersonNeedsChanged:
+    old, new = set(before.need_codes), set(after.need_codes)
+    return ev.PersonNeedsChanged(person_id=after.person_id, added=sorted(new - old),
+                                 removed=sorted(old - new), need_codes=after.need_codes)
+
+
+def person_archived(person: Person) -> ev.PersonArchived:
+    return ev.PersonArchived(person_id=person.person_id,
+                             reason=person.archive_reason)  # type: ignore[arg-type]
+
+
+def verification_recorded(person: Person, at: datetime, verifier: str) -> ev.VerificationRecorded:
+    event = ev.VerificationRecorded(person_id=person.person_id, verifier_id=verifier)
+    event.verified_at.FromDatetime(at)
+    return event
+
+
+def household_changed(household: Household, member_ids: list[str]) -> ev.HouseholdChanged:
+    return ev.HouseholdChanged(household_id=household.household_id,
+                               jurisdiction_path=household.jurisdiction_path,
+                               monthly_income_fen=household.monthly_income_fen,
+                               member_ids=member_ids)

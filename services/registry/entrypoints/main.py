@@ -1,0 +1,30 @@
+"""Starts the registry: python -m registry.entrypoints.main (gRPC :50051, metrics :9101)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+
+from cdsp.registry.v1 import registry_pb2, registry_pb2_grpc
+from registry.config import Registry, priority_groups_from_env
+from registry.entrypoints.grpc_servicer import RegistryServicer
+from runtime.server import Runtime, ServiceDefinition, run
+
+
+def add_servicers(server: grpc.aio.Server, rt: Runtime) -> list[str]:
+    registry = Registry(rt.db, priority_groups_from_env(), rt.settings.local_tz)
+    registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(registry), server)
+    return [registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name]
+
+
+DEFINITION = ServiceDefinition(
+    name="registry",
+    grpc_port=50051,
+    metrics_port=9101,
+    migrations=Path(__file__).resolve().parent.parent / "migrations",
+    add_servicers=add_servicers,
+)
+
+if __name__ == "__main__":
+    run(DEFINITION)

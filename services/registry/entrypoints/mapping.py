@@ -1,0 +1,106 @@
+"""Between protobuf messages and the registry's domain objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cdsp.common.v1 import common_pb2
+from cdsp.registry.v1 import registry_pb2 as pb
+from registry.adapters.store import PersonView
+from registry.domain.contact import Guardian, Liaison
+from registry.domain.household import Household, Jurisdiction
+from registry.domain.person import Need, Person
+from runtime.logs import mask_resident_id
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def optional_time(ts: Timestamp, present: bool) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if present else None
+
+
+def person_from_proto(m: pb.Person) -> Person:
+    return Person(
+        person_id=m.person_id,
+        name=m.name,
+        resident_id=m.resident_id,
+        category=m.category,
+        grade=m.grade,
+        certified=m.certified,
+        certificate_number=m.certificate_number,
+        household_id=m.household_id,
+        jurisdiction_path="",
+        phone=m.phone.strip(),
+        preferred_channel=m.preferred_channel,
+        guardian=(Guardian(m.guardian.name.strip(), m.guardian.phone.strip(),
+                           m.guardian.relation.strip()) if m.HasField("guardian") else None),
+        liaison=(Liaison(m.liaison.worker_id.strip(), m.liaison.name.strip(),
+                         m.liaison.phone.strip()) if m.HasField("liaison") else None),
+        living_situation=m.living_situation,
+        priority_groups=list(m.priority_groups),
+        needs=[Need(n.code.strip(), n.description.strip()) for n in m.needs],
+    )
+
+
+def person_to_proto(view: PersonView, full_identity: bool) -> pb.Person:
+    p = view.person
+    m = pb.Person(
+        person_id=p.person_id,
+        name=p.name,
+        resident_id=p.resident_id if full_identity else mask_resident_id(p.resident_id),
+        sex=p.sex,  # type: ignore[arg-type]
+        birth_date=common_pb2.Date(year=p.birth_date.year, month=p.birth_date.month,
+                                   day=p.birth_date.day),
+        category=p.category,  # type: ignore[arg-type]
+        grade=p.grade,
+        certificate_number=(p.certificate_number if full_identity or not p.certificate_number
+                            else mask_resident_id(p.certificate_number)),
+        certified=p.certified,
+        household_id=p.household_id,
+        household_monthly_income_fen=view.household_income_fen,
+        address=view.address,
+        grid_code=view.grid_code,
+        jurisdiction_path=p.jurisdiction_path,
+        phone=p.phone,
+        preferred_channel=p.preferred_channel,  # type: ignore[arg-type]
+        living_situation=p.living_situation,  # type: ignore[arg-type]
+        priority_groups=p.priority_groups,
+        needs=[pb.Need(code=n.code, description=n.description) for n in p.needs],
+        service_history=[pb.ServiceRecord(occurred_at=timestamp(at), kind=kind,
+                                          description=desc, provider=provider)
+                         for at, kind, desc, provider in view.service_history],
+        status=p.status,  # type: ignore[arg-type]
+        archive_reason=p.archive_reason,  # type: ignore[arg-type]
+        last_verified_at=timestamp(p.last_verified_at),
+        created_at=timestamp(p.created_at),
+        updated_at=timestamp(p.updated_at),
+        version=p.version,
+    )
+    if p.guardian:
+        m.guardian.CopyFrom(pb.Guardian(name=p.guardian.name, phone=p.guardian.phone,
+                                        relation=p.guardian.relation))
+    if p.liaison:
+        m.liaison.CopyFrom(pb.Liaison(worker_id=p.liaison.worker_id, name=p.liaison.name,
+                                      phone=p.liaison.phone))
+    return m
+
+
+def jurisdiction_to_proto(j: Jurisdiction) -> pb.Jurisdiction:
+    return pb.Jurisdiction(code=j.code, name=j.name, level=j.level,  # type: ignore[arg-type]
+                           parent_code=j.parent_code, path=j.path,
+                           minimum_living_standard_fen=j.minimum_living_standard_fen)
+
+
+def household_to_proto(h: Household, members: list[str]) -> pb.Household:
+    return pb.Household(household_id=h.household_id, grid_code=h.grid_code,
+                        jurisdiction_path=h.jurisdiction_path, address=h.address,
+                        monthly_income_fen=h.monthly_income_fen, member_ids=members,
+                        version=h.version)

@@ -1,0 +1,65 @@
+"""Who may do what in the registry, and loading records with the right error when they are
+missing or outside the caller's jurisdictions."""
+
+from __future__ import annotations
+
+import uuid
+
+from registry.adapters import store
+from registry.domain.household import Household
+from runtime.auth import Caller, is_valid_path
+from runtime.db import UnitOfWork
+from runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+
+WRITE_ROLES = ("grid_worker", "community_worker", "social_worker", "street_admin",
+               "district_admin", "city_admin")
+READ_ROLES = (*WRITE_ROLES, "family_doctor", "service")
+ADMIN_ROLES = ("street_admin", "district_admin", "city_admin")
+# Roles that see resident ID and certificate numbers in full; the others get them masked.
+FULL_IDENTITY_ROLES = WRITE_ROLES
+
+
+def require_uuid(value: str, field: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError):
+        raise InvalidArgument([FieldViolation(field, "must be a UUID")]) from None
+
+
+def require_path(value: str, field: str = "jurisdiction_path") -> str:
+    if not is_valid_path(value):
+        raise InvalidArgument([FieldViolation(field, "must look like /3505/350502/ "
+                                                     "(codes between slashes)")])
+    return value
+
+
+def subtree(caller: Caller, path: str) -> str:
+    """The subtree a list or count covers: `path` (inside the caller's scope), or everything the
+    caller may see when empty (row-level security then limits it)."""
+    if not path:
+        return "/"
+    require_path(path)
+    caller.require_scope(path, "that jurisdiction")
+    return path
+
+
+async def load_person(uow: UnitOfWork, person_id: str, lock: bool = False,
+                      history: bool = True) -> store.PersonView:
+    require_uuid(person_id, "person_id")
+    view = await store.get_person(uow, person_id, lock=lock, history=history)
+    if view is not None:
+        return view
+    if await store.person_jurisdiction_anywhere(uow, person_id) is not None:
+        raise PermissionDenied("that person is outside your jurisdictions")
+    raise NotFound(f"no person {person_id}")
+
+
+async def load_household(uow: UnitOfWork, household_id: str, lock: bool = False,
+                         field: str = "household_id") -> Household:
+    require_uuid(household_id, field)
+    household = await store.get_household(uow, household_id, lock=lock)
+    if household is not None:
+        return household
+    if await store.household_jurisdiction_anywhere(uow, household_id) is not None:
+        raise PermissionDenied("that household is outside your jurisdictions")
+    raise NotFound(f"no household {household_id}")

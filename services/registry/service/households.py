@@ -1,0 +1,70 @@
+"""Use cases: households (one file per household)."""
+
+from __future__ import annotations
+
+import uuid
+
+from registry.adapters import store
+from registry.config import Registry
+from registry.domain import events
+from registry.domain.household import GRID, Household
+from registry.service.access import READ_ROLES, WRITE_ROLES, load_household
+from runtime.auth import Caller
+from runtime.db import UnitOfWork
+from runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
+
+HOUSEHOLD_UPDATABLE = ("address", "monthly_income_fen")
+
+
+def _record(uow: UnitOfWork, household: Household, members: list[str]) -> None:
+    uow.record(events.household_changed(household, members), aggregate_type="household",
+               aggregate_id=household.household_id, version=household.version,
+               jurisdiction_path=household.jurisdiction_path)
+
+
+async def create_household(reg: Registry, caller: Caller, grid_code: str, address: str,
+                           income_fen: int) -> tuple[Household, list[str]]:
+    caller.require_role(*WRITE_ROLES)
+    async with reg.db.unit_of_work(caller) as uow:
+        grid = await store.get_jurisdiction(uow, grid_code)
+        if grid is None or grid.level != GRID:
+            raise InvalidArgument([FieldViolation("grid_code", "must be an existing grid")])
+        caller.require_scope(grid.path, "that grid")
+        household = Household(str(uuid.uuid4()), grid_code, grid.path, address.strip(),
+                              income_fen)
+        household.validate()
+        await store.insert_household(uow, household)
+        _record(uow, household, [])
+    return household, []
+
+
+async def get_household(reg: Registry, caller: Caller, household_id: str
+                        ) -> tuple[Household, list[str]]:
+    caller.require_role(*READ_ROLES)
+    async with reg.db.unit_of_work(caller) as uow:
+        household = await load_household(uow, household_id)
+        return household, await store.household_members(uow, household.household_id)
+
+
+async def update_household(reg: Registry, caller: Caller, household_id: str,
+                           changes: dict[str, object], expected_version: int
+                           ) -> tuple[Household, list[str]]:
+    caller.require_role(*WRITE_ROLES)
+    unknown = [p for p in changes if p not in HOUSEHOLD_UPDATABLE]
+    if unknown or not changes:
+        raise InvalidArgument([FieldViolation("update_mask", "name one or more of "
+                                              + ", ".join(HOUSEHOLD_UPDATABLE))])
+    async with reg.db.unit_of_work(caller) as uow:
+        household = await load_household(uow, household_id, lock=True)
+        if expected_version != household.version:
+            raise FailedPrecondition(f"version {expected_version} is stale: the household is at "
+                                     f"version {household.version}; read it again and retry")
+        for name, value in changes.items():
+            setattr(household, name, value)
+        household.address = household.address.strip()
+        household.validate()
+        household.version += 1
+        await store.update_household(uow, household)
+        members = await store.household_members(uow, household.household_id)
+        _record(uow, household, members)
+    return household, members

@@ -1,0 +1,47 @@
+"""Use cases: the jurisdiction tree (city → district → street → community → grid)."""
+
+from __future__ import annotations
+
+from registry.adapters import store
+from registry.config import Registry
+from registry.domain.household import CITY, Jurisdiction
+from registry.service.access import ADMIN_ROLES
+from runtime.auth import Caller
+from runtime.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+
+
+async def create_jurisdiction(reg: Registry, caller: Caller, code: str, name: str, level: int,
+                              parent_code: str, living_standard_fen: int) -> Jurisdiction:
+    caller.require_role(*ADMIN_ROLES)
+    async with reg.db.unit_of_work(caller) as uow:
+        parent = None
+        if parent_code:
+            parent = await store.get_jurisdiction(uow, parent_code)
+            if parent is None:
+                raise InvalidArgument([FieldViolation("parent_code", "no such jurisdiction")])
+        Jurisdiction.validate_new(code, name, level, parent, living_standard_fen)
+        path = f"/{code}/" if level == CITY or parent is None else f"{parent.path}{code}/"
+        caller.require_scope(path, "the new jurisdiction")
+        jurisdiction = Jurisdiction(code, name.strip(), level, parent_code, path,
+                                    living_standard_fen)
+        if not await store.insert_jurisdiction(uow, jurisdiction):
+            raise AlreadyExists(f"jurisdiction {code} already exists")
+        return jurisdiction
+
+
+async def get_jurisdiction(reg: Registry, caller: Caller, code: str) -> Jurisdiction:
+    async with reg.db.unit_of_work(caller) as uow:
+        jurisdiction = await store.get_jurisdiction(uow, code)
+    if jurisdiction is None:
+        raise NotFound(f"no jurisdiction {code!r}")
+    return jurisdiction
+
+
+async def list_jurisdictions(reg: Registry, caller: Caller, parent_code: str
+                             ) -> list[Jurisdiction]:
+    async with reg.db.unit_of_work(caller) as uow:
+        if not parent_code:
+            return await store.jurisdictions_at(uow, caller.scopes)
+        if await store.get_jurisdiction(uow, parent_code) is None:
+            raise NotFound(f"no jurisdiction {parent_code!r}")
+        return await store.child_jurisdictions(uow, parent_code)

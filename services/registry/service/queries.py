@@ -1,0 +1,82 @@
+"""Use cases that read: one person, filtered lists with cursor pages, overdue checks, counts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+
+from registry.adapters import store
+from registry.config import Registry
+from registry.domain.verification import verified_since_cutoff
+from registry.service.access import READ_ROLES, load_person, require_uuid, subtree
+from runtime.auth import Caller
+from runtime.errors import FieldViolation, InvalidArgument
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+
+def page_size(requested: int) -> int:
+    if requested < 0 or requested > MAX_PAGE:
+        raise InvalidArgument([FieldViolation("page_size", f"0 (default {DEFAULT_PAGE}) to "
+                                                           f"{MAX_PAGE}")])
+    return requested or DEFAULT_PAGE
+
+
+def decode_page_token(token: str) -> str:
+    """A page token is the last person id of the previous page, base64url-encoded."""
+    if not token:
+        return ""
+    try:
+        raw = base64.urlsafe_b64decode(token.encode() + b"==").decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidArgument([FieldViolation("page_token", "not a token this API issued")]
+                              ) from None
+    try:
+        return require_uuid(raw, "page_token")
+    except InvalidArgument:
+        raise InvalidArgument([FieldViolation("page_token", "not a token this API issued")]
+                              ) from None
+
+
+def encode_page_token(rows: list[store.PersonView], limit: int) -> str:
+    if len(rows) < limit:
+        return ""
+    return base64.urlsafe_b64encode(rows[-1].person.person_id.encode()).decode().rstrip("=")
+
+
+async def get_person(reg: Registry, caller: Caller, person_id: str) -> store.PersonView:
+    caller.require_role(*READ_ROLES)
+    async with reg.db.unit_of_work(caller) as uow:
+        return await load_person(uow, person_id)
+
+
+async def list_persons(reg: Registry, caller: Caller, f: store.PersonFilter, size: int,
+                       token: str) -> tuple[list[store.PersonView], str]:
+    caller.require_role(*READ_ROLES)
+    f.path = subtree(caller, f.path)
+    limit = page_size(size)
+    after = decode_page_token(token)
+    async with reg.db.unit_of_work(caller) as uow:
+        rows = await store.list_persons(uow, f, after, limit)
+    return rows, encode_page_token(rows, limit)
+
+
+async def list_overdue(reg: Registry, caller: Caller, path: str, as_of: datetime | None,
+                       size: int, token: str) -> tuple[list[store.PersonView], str]:
+    caller.require_role(*READ_ROLES)
+    path = subtree(caller, path)
+    limit = page_size(size)
+    after = decode_page_token(token)
+    cutoff = verified_since_cutoff(as_of or datetime.now(UTC), reg.tz)
+    async with reg.db.unit_of_work(caller) as uow:
+        rows = await store.list_overdue(uow, path, cutoff, after, limit)
+    return rows, encode_page_token(rows, limit)
+
+
+async def statistics(reg: Registry, caller: Caller, path: str) -> tuple[str, dict[str, object]]:
+    caller.require_role(*READ_ROLES)
+    path = subtree(caller, path)
+    async with reg.db.unit_of_work(caller) as uow:
+        return path, await store.statistics(uow, path)
