@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -44,7 +45,12 @@ class Stack:
 
     @property
     def pg_data(self) -> Path:
-        return self.state_dir / "pg"
+        """PostgreSQL's data folder: under state_dir, unless the server's user (postgres, when
+        we are root) cannot reach it there (a clone under /root), then under /var/tmp."""
+        if os.geteuid() != 0 or _postgres_can_reach(self.state_dir):
+            return self.state_dir / "pg"
+        digest = hashlib.sha256(str(self.state_dir.resolve()).encode()).hexdigest()[:12]
+        return Path("/var/tmp") / f"cdsp-pg-{digest}"
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -97,6 +103,13 @@ def _as_db_owner(cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _postgres_can_reach(folder: Path) -> bool:
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(folder)],
+                           check=False, capture_output=True)
+    return probe.returncode == 0
+
+
 def _chown_for_db(path: Path) -> None:
     if os.geteuid() == 0:
         pw = pwd.getpwnam("postgres")
@@ -126,7 +139,7 @@ def start_postgres(stack: Stack) -> None:
         stack.pg_data.mkdir(parents=True, exist_ok=True)
         os.chmod(stack.pg_data, 0o700)
         _chown_for_db(stack.pg_data)
-        pwfile = stack.state_dir / "pg-superuser-password"
+        pwfile = stack.pg_data.parent / f"{stack.pg_data.name}-superuser-password"
         pwfile.write_text(SUPERUSER_PASSWORD + "\n")
         os.chmod(pwfile, 0o644)
         subprocess.run(_as_db_owner([
@@ -136,9 +149,7 @@ def start_postgres(stack: Stack) -> None:
         pwfile.unlink()
     if port_open(stack.pg_port):
         return
-    log = stack.state_dir / "postgres.log"
-    log.touch()
-    _chown_for_db(log)
+    log = stack.pg_data / "postgres.log"
     options = (f"-p {stack.pg_port} -c listen_addresses=127.0.0.1 -k {stack.pg_data} "
                "-c max_connections=300 -c shared_buffers=256MB -c fsync=on "
                "-c synchronous_commit=on -c log_min_messages=warning")
@@ -272,7 +283,8 @@ def _stop_pidfile(pidfile: Path, proc: subprocess.Popen[bytes] | None,
     return code
 
 
-RUNNABLE = tuple(s for s in SERVICES if (ROOT / "services" / s / "entrypoints" / "main.py").exists())
+RUNNABLE = tuple(s for s in SERVICES
+                 if (ROOT / "services" / s / "entrypoints" / "main.py").exists())
 
 
 def up(stack: Stack) -> None:

@@ -31,7 +31,7 @@ async def apply_migrations(url: str, sources: list[tuple[str, Path]]) -> list[st
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
                 "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-            done = dict(await (await conn.execute(
+            done: dict[str, str] = dict(await (await conn.execute(
                 "SELECT name, checksum FROM schema_migrations")).fetchall())
             for prefix, folder in sources:
                 for path in sorted(folder.glob("*.sql")):

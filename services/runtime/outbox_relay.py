@@ -198,5 +198,6 @@ class OutboxRelay:
         if time.monotonic() - self._last_cleanup < 600:
             return
         self._last_cleanup = time.monotonic()
-        await conn.execute(f"DELETE FROM outbox WHERE published_at < now() - interval '{RETENTION}'")
+        await conn.execute("DELETE FROM outbox WHERE published_at < now() - %s::interval",
+                           [RETENTION])
         await conn.commit()

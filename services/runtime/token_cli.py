@@ -1,6 +1,7 @@
 """Mints a development token.
 
-    python -m runtime.token_cli --role grid_worker --scope /3505/350502/ [--subject w-001] [--ttl 3600]
+    python -m runtime.token_cli --role grid_worker --scope /3505/350502/ \
+        [--subject w-001] [--ttl 3600]
 
 The signing key is CDSP_TOKEN_SECRET, or the development key when it is unset. Prints the token;
 pass it as the `authorization: Bearer <token>` metadata of every call.

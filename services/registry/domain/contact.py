@@ -8,7 +8,7 @@ from dataclasses import dataclass
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 
-CHANNEL_PHONE_CALL, CHANNEL_SMS, CHANNEL_APP, CHANNEL_MESSAGING_GROUP, CHANNEL_IN_PERSON = range(1, 6)
+CHANNEL_PHONE_CALL, CHANNEL_SMS = 1, 2  # the others: 3 app, 4 messaging group, 5 in person
 CHANNELS = range(1, 6)
 PHONE_CHANNELS = (CHANNEL_PHONE_CALL, CHANNEL_SMS)
 

@@ -4,6 +4,7 @@ result back into a response. Errors are mapped by the runtime's interceptor."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import grpc
 
@@ -17,7 +18,7 @@ from registry.service import households, jurisdictions, persons, queries
 from registry.service.access import FULL_IDENTITY_ROLES
 from runtime.auth import current_caller
 
-Ctx = grpc.aio.ServicerContext
+Ctx: TypeAlias = grpc.aio.ServicerContext
 
 
 def _person(view: PersonView) -> pb.Person:
@@ -139,5 +140,6 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         return pb.Statistics(jurisdiction_path=path, persons=s["persons"],  # type: ignore[arg-type]
                              certified=s["certified"], uncertified=s["uncertified"],  # type: ignore[arg-type]
                              living_alone=s["living_alone"],  # type: ignore[arg-type]
-                             by_category=counts(s["by_category"], category), by_grade=counts(s["by_grade"]),
+                             by_category=counts(s["by_category"], category),
+                             by_grade=counts(s["by_grade"]),
                              by_priority_group=counts(s["by_group"]))

@@ -1,0 +1,34 @@
+"""The test session's own platform: a private PostgreSQL cluster and Kafka-protocol broker on
+ports of their own (so a running `make up` stack is never touched), started once per session.
+Tests that need no I/O (tests/unit) never start them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import devstack
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[devstack.Stack]:
+    state = ROOT / ".local" / f"test-{os.getpid()}"
+    stack = devstack.Stack(state_dir=state, pg_port=55452, kafka_port=19292, port_offset=200)
+    devstack.start_postgres(stack)
+    devstack.start_broker(stack)
+    try:
+        yield stack
+    finally:
+        for service in list(stack.procs):
+            if service != "broker":
+                devstack.stop_service(stack, service)
+        devstack.stop_broker(stack)
+        devstack.stop_postgres(stack)
+        shutil.rmtree(stack.pg_data, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)

@@ -1,0 +1,98 @@
+"""Lists with filters and cursor pages, overdue verifications, statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cdsp.common.v1 import common_pb2 as common
+from cdsp.registry.v1 import registry_pb2 as pb
+from tests.helpers import Tree, resident_id, rpc_error, violations, years_ago
+
+
+def test_cursor_pages_cover_everything_once(tree: Tree) -> None:
+    household = tree.household()
+    ids = {tree.register(household).person_id for _ in range(23)}
+    seen: list[str] = []
+    page_token = ""
+    pages = 0
+    while True:
+        page = tree.admin.ListPersons(pb.ListPersonsRequest(
+            jurisdiction_path=tree.community_path, page_size=10, page_token=page_token))
+        pages += 1
+        seen += [p.person_id for p in page.persons]
+        page_token = page.next_page_token
+        if not page_token:
+            break
+    assert pages == 3 and len(seen) == 23 and set(seen) == ids
+    bad = rpc_error(tree.admin.ListPersons, pb.ListPersonsRequest(page_token="%%%"))
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in violations(bad)
+    too_big = rpc_error(tree.admin.ListPersons, pb.ListPersonsRequest(page_size=501))
+    assert "page_size" in violations(too_big)
+
+
+def test_filters(tree: Tree) -> None:
+    h = tree.household()
+    visual = tree.register(h, category=common.DISABILITY_CATEGORY_VISUAL, grade=1)
+    alone = tree.register(h, resident_id=resident_id(years_ago(70)),
+                          living_situation=pb.LIVING_SITUATION_ALONE,
+                          needs=[pb.Need(code="home_care")])
+    ill = tree.register(h, priority_groups=["seriously_ill"])
+    baby = tree.register(h, resident_id=resident_id(years_ago(1)), certified=False, grade=0)
+
+    def ids(**f: object) -> set[str]:
+        req = pb.ListPersonsRequest(jurisdiction_path=tree.community_path, **f)  # type: ignore[arg-type]
+        return {p.person_id for p in tree.admin.ListPersons(req).persons}
+
+    assert ids(category=common.DISABILITY_CATEGORY_VISUAL) == {visual.person_id}
+    assert ids(category=common.DISABILITY_CATEGORY_VISUAL, grade=2) == set()
+    assert ids(living_alone=True) == {alone.person_id}
+    assert ids(need_code="home_care") == {alone.person_id}
+    assert ids(priority_group="seriously_ill") == {ill.person_id}
+    assert ids(priority_group="elderly_living_alone") == {alone.person_id}
+    assert ids(certified=False) == {baby.person_id}
+    assert len(ids(certified=True)) == 3
+
+
+def test_overdue_verifications(tree: Tree) -> None:
+    p = tree.register()
+    q = tree.register()
+
+    def overdue(as_of: datetime) -> set[str]:
+        ts = Timestamp()
+        ts.FromDatetime(as_of)
+        return {x.person_id for x in tree.admin.ListOverdueVerifications(
+            pb.ListOverdueVerificationsRequest(jurisdiction_path=tree.community_path,
+                                               as_of=ts)).persons}
+
+    now = datetime.now(UTC)
+    assert overdue(now) == set()  # registration is this month's check
+    in_two_months = now + timedelta(days=62)
+    assert overdue(in_two_months) == {p.person_id, q.person_id}
+    verified = tree.worker(0).RecordVerification(pb.RecordVerificationRequest(
+        person_id=p.person_id, note="月度核查"))
+    assert verified.version == 2 and verified.service_history[0].kind == "verification"
+    future = Timestamp()
+    future.FromDatetime(now + timedelta(days=1))
+    exc = rpc_error(tree.admin.RecordVerification, pb.RecordVerificationRequest(
+        person_id=p.person_id, verified_at=future))
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT and "verified_at" in violations(exc)
+
+
+def test_statistics(tree: Tree) -> None:
+    h = tree.household()
+    tree.register(h, category=common.DISABILITY_CATEGORY_VISUAL, grade=1)
+    tree.register(h, category=common.DISABILITY_CATEGORY_VISUAL, grade=2)
+    tree.register(h, category=common.DISABILITY_CATEGORY_MULTIPLE, grade=1,
+                  living_situation=pb.LIVING_SITUATION_ALONE)
+    tree.register(h, resident_id=resident_id(years_ago(1)), certified=False, grade=0)
+    stats = tree.admin.GetStatistics(pb.GetStatisticsRequest(
+        jurisdiction_path=tree.community_path))
+    assert (stats.persons, stats.certified, stats.uncertified, stats.living_alone) == (4, 3, 1, 1)
+    assert {c.key: c.count for c in stats.by_category} == {"visual": 2, "multiple": 1,
+                                                           "physical": 1}
+    assert {c.key: c.count for c in stats.by_grade} == {"0": 1, "1": 2, "2": 1}
+    groups = {c.key: c.count for c in stats.by_priority_group}
+    assert groups["multiple_disabilities"] == 1 and groups["disabled_children"] == 1

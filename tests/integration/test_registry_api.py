@@ -1,0 +1,189 @@
+"""The registry's calls over gRPC against the real service process and database."""
+
+from __future__ import annotations
+
+import grpc
+import psycopg
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from cdsp.common.v1 import common_pb2 as common
+from cdsp.events.v1 import registry_pb2 as ev
+from cdsp.registry.v1 import registry_pb2 as pb
+from tests.helpers import Tree, person, resident_id, rpc_error, violations, years_ago
+
+
+def _count(db: psycopg.Connection, scope: str) -> int:
+    with db.transaction():
+        db.execute("SELECT set_config('cdsp.scope', %s, true)", [scope + "%"])
+        row = db.execute("SELECT count(*) FROM persons WHERE jurisdiction_path LIKE %s",
+                         [scope + "%"]).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_register_derives_identity_fields(tree: Tree) -> None:
+    rid = resident_id(years_ago(45), male=False)
+    p = tree.register(resident_id=rid, category=common.DISABILITY_CATEGORY_VISUAL, grade=1)
+    assert p.sex == common.SEX_FEMALE
+    assert (p.birth_date.year, p.birth_date.month, p.birth_date.day) == (
+        int(rid[6:10]), int(rid[10:12]), int(rid[12:14]))
+    assert p.certificate_number == rid + "11"
+    assert p.version == 1 and p.status == pb.PERSON_STATUS_ACTIVE
+    assert p.jurisdiction_path == tree.grid_paths[0]
+    assert p.household_monthly_income_fen == 250_000
+    fetched = tree.admin.GetPerson(pb.GetPersonRequest(person_id=p.person_id))
+    assert fetched == p
+
+
+def test_duplicate_resident_id_is_already_exists_and_masked(tree: Tree) -> None:
+    rid = resident_id(years_ago(30))
+    tree.register(resident_id=rid)
+    exc = rpc_error(lambda: tree.register(resident_id=rid))
+    assert exc.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert rid not in (exc.details() or "")
+
+
+def test_bad_input_names_every_field_and_writes_nothing(tree: Tree,
+                                                        registry_db: psycopg.Connection) -> None:
+    before = _count(registry_db, tree.city_path)
+    household = tree.household()
+    bad = person(household.household_id, resident_id="110105194912310021", grade=9, phone="12345",
+                 name="", living_situation=0)
+    exc = rpc_error(tree.admin.RegisterPerson, pb.RegisterPersonRequest(person=bad))
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+    fields = violations(exc)
+    assert {"resident_id", "grade", "phone", "name", "living_situation"} <= set(fields)
+    assert "check digit" in fields["resident_id"]
+    assert _count(registry_db, tree.city_path) == before
+
+
+def test_certificate_must_match_id_category_and_grade(tree: Tree) -> None:
+    rid = resident_id(years_ago(50))
+    exc = rpc_error(lambda: tree.register(resident_id=rid, category=4, grade=2,
+                                          certificate_number=rid + "24"))
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "certificate_number" in violations(exc)
+    assert tree.register(resident_id=rid, category=4, grade=2,
+                         certificate_number=rid + "42").certificate_number == rid + "42"
+
+
+def test_uncertified_only_under_three(tree: Tree) -> None:
+    baby = tree.register(resident_id=resident_id(years_ago(2)), certified=False, grade=0,
+                         guardian=pb.Guardian(name="母亲", phone="13700001111", relation="母亲"),
+                         phone="")
+    assert not baby.certified and baby.certificate_number == ""
+    assert "disabled_children" in baby.priority_groups
+    exc = rpc_error(lambda: tree.register(resident_id=resident_id(years_ago(3, days=1)),
+                                          certified=False, grade=0))
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "certified" in violations(exc)
+
+
+def test_update_with_mask_and_optimistic_concurrency(tree: Tree) -> None:
+    p = tree.register()
+    change = pb.Person(person_id=p.person_id, phone="13800002222",
+                       needs=[pb.Need(code="rehabilitation", description="康复训练")])
+    updated = tree.admin.UpdatePerson(pb.UpdatePersonRequest(
+        person=change, update_mask=FieldMask(paths=["phone", "needs"]), expected_version=1))
+    assert updated.version == 2 and updated.phone == "13800002222"
+    assert [n.code for n in updated.needs] == ["rehabilitation"]
+    assert updated.name == p.name  # not in the mask: untouched
+
+    stale = rpc_error(tree.admin.UpdatePerson, pb.UpdatePersonRequest(
+        person=change, update_mask=FieldMask(paths=["phone"]), expected_version=1))
+    assert stale.code() == grpc.StatusCode.FAILED_PRECONDITION
+    unknown = rpc_error(tree.admin.UpdatePerson, pb.UpdatePersonRequest(
+        person=change, update_mask=FieldMask(paths=["resident_id"]), expected_version=2))
+    assert unknown.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "update_mask" in violations(unknown)
+    invalid = rpc_error(tree.admin.UpdatePerson, pb.UpdatePersonRequest(
+        person=pb.Person(person_id=p.person_id, grade=7), update_mask=FieldMask(paths=["grade"]),
+        expected_version=2))
+    assert invalid.code() == grpc.StatusCode.INVALID_ARGUMENT
+    again = tree.admin.GetPerson(pb.GetPersonRequest(person_id=p.person_id))
+    assert again.version == 2 and again.grade == p.grade
+
+
+def test_grade_change_reissues_certificate(tree: Tree) -> None:
+    p = tree.register(category=common.DISABILITY_CATEGORY_HEARING, grade=4)
+    updated = tree.admin.UpdatePerson(pb.UpdatePersonRequest(
+        person=pb.Person(person_id=p.person_id, grade=2), update_mask=FieldMask(paths=["grade"]),
+        expected_version=p.version))
+    assert updated.certificate_number == p.resident_id + "22"
+
+
+def test_archive_keeps_the_record_and_freezes_it(tree: Tree) -> None:
+    p = tree.register()
+    archived = tree.admin.ArchivePerson(pb.ArchivePersonRequest(
+        person_id=p.person_id, reason=ev.ARCHIVE_REASON_DECEASED, expected_version=1))
+    assert archived.status == pb.PERSON_STATUS_ARCHIVED
+    assert archived.archive_reason == ev.ARCHIVE_REASON_DECEASED
+    again = rpc_error(tree.admin.ArchivePerson, pb.ArchivePersonRequest(
+        person_id=p.person_id, reason=ev.ARCHIVE_REASON_MOVED_OUT, expected_version=2))
+    assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
+    frozen = rpc_error(tree.admin.UpdatePerson, pb.UpdatePersonRequest(
+        person=pb.Person(person_id=p.person_id, phone="13800002222"),
+        update_mask=FieldMask(paths=["phone"]), expected_version=2))
+    assert frozen.code() == grpc.StatusCode.FAILED_PRECONDITION
+    no_reason = rpc_error(tree.admin.ArchivePerson, pb.ArchivePersonRequest(
+        person_id=tree.register().person_id, expected_version=1))
+    assert no_reason.code() == grpc.StatusCode.INVALID_ARGUMENT
+    listed = tree.admin.ListPersons(pb.ListPersonsRequest(jurisdiction_path=tree.city_path))
+    assert p.person_id not in {x.person_id for x in listed.persons}
+    with_archived = tree.admin.ListPersons(pb.ListPersonsRequest(
+        jurisdiction_path=tree.city_path, include_archived=True))
+    assert p.person_id in {x.person_id for x in with_archived.persons}
+
+
+def test_not_found_and_malformed_ids(tree: Tree) -> None:
+    missing = rpc_error(tree.admin.GetPerson, pb.GetPersonRequest(
+        person_id="00000000-0000-4000-8000-000000000000"))
+    assert missing.code() == grpc.StatusCode.NOT_FOUND
+    malformed = rpc_error(tree.admin.GetPerson, pb.GetPersonRequest(person_id="nope"))
+    assert malformed.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "person_id" in violations(malformed)
+    no_household = rpc_error(lambda: tree.admin.RegisterPerson(pb.RegisterPersonRequest(
+        person=person("00000000-0000-4000-8000-000000000001"))))
+    assert no_household.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_household_update_reaches_its_members(tree: Tree) -> None:
+    household = tree.household(income_fen=100_000)
+    p = tree.register(household)
+    updated = tree.admin.UpdateHousehold(pb.UpdateHouseholdRequest(
+        household=pb.Household(household_id=household.household_id, monthly_income_fen=80_000),
+        update_mask=FieldMask(paths=["monthly_income_fen"]), expected_version=1))
+    assert updated.version == 2 and list(updated.member_ids) == [p.person_id]
+    assert tree.admin.GetPerson(pb.GetPersonRequest(
+        person_id=p.person_id)).household_monthly_income_fen == 80_000
+    negative = rpc_error(tree.admin.UpdateHousehold, pb.UpdateHouseholdRequest(
+        household=pb.Household(household_id=household.household_id, monthly_income_fen=-1),
+        update_mask=FieldMask(paths=["monthly_income_fen"]), expected_version=2))
+    assert negative.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "monthly_income_fen" in violations(negative)
+    stale = rpc_error(tree.admin.UpdateHousehold, pb.UpdateHouseholdRequest(
+        household=pb.Household(household_id=household.household_id, address="新地址"),
+        update_mask=FieldMask(paths=["address"]), expected_version=1))
+    assert stale.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_jurisdiction_tree_rules(tree: Tree) -> None:
+    got = tree.admin.GetJurisdiction(pb.GetJurisdictionRequest(code=tree.grids[0]))
+    assert got.path == tree.grid_paths[0] and got.level == pb.JURISDICTION_LEVEL_GRID
+    children = tree.admin.ListJurisdictions(pb.ListJurisdictionsRequest(
+        parent_code=tree.community))
+    assert [j.code for j in children.jurisdictions] == tree.grids
+    dup = rpc_error(tree.admin.CreateJurisdiction, pb.CreateJurisdictionRequest(
+        code=tree.grids[0], name="x", level=pb.JURISDICTION_LEVEL_GRID,
+        parent_code=tree.community))
+    assert dup.code() == grpc.StatusCode.ALREADY_EXISTS
+    wrong_level = rpc_error(tree.admin.CreateJurisdiction, pb.CreateJurisdictionRequest(
+        code=tree.city + "-x", name="x", level=pb.JURISDICTION_LEVEL_STREET,
+        parent_code=tree.community))
+    assert wrong_level.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "level" in violations(wrong_level)
+    worker = tree.worker(0, role="grid_worker")
+    not_admin = rpc_error(worker.CreateJurisdiction, pb.CreateJurisdictionRequest(
+        code=tree.city + "-y", name="y", level=pb.JURISDICTION_LEVEL_GRID,
+        parent_code=tree.community))
+    assert not_admin.code() == grpc.StatusCode.PERMISSION_DENIED
