@@ -228,7 +228,11 @@ def start_service(stack: Stack, service: str, extra_env: dict[str, str] | None =
     (stack.state_dir / f"{service}.pid").write_text(str(proc.pid))
     stack.procs[service] = proc
     if wait:
-        wait_until_serving(stack.grpc_addr(service), proc=proc)
+        try:
+            wait_until_serving(stack.grpc_addr(service), proc=proc)
+        except (RuntimeError, TimeoutError) as exc:
+            tail = (stack.state_dir / f"{service}.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{exc}; the end of its log:\n{tail}") from None
     return proc
 
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[devstack.Stack]:
-    state = ROOT / ".local" / f"test-{os.getpid()}"
+    state = ROOT / ".local-test" / f"run-{os.getpid()}"
     stack = devstack.Stack(state_dir=state, pg_port=55452, kafka_port=19292, port_offset=200)
     devstack.start_postgres(stack)
     devstack.start_broker(stack)
