@@ -37,13 +37,14 @@ async def register_person(reg: Registry, caller: Caller, person: Person) -> stor
         person.version = 1
         person.last_verified_at = datetime.now(UTC)  # registration is a full check
         try:
-            await store.insert_person(uow, person)
+            person.created_at = person.updated_at = await store.insert_person(uow, person)
         except UniqueViolation:
             raise AlreadyExists(f"resident ID {mask_resident_id(person.resident_id)} is already "
                                 "registered (one file per person)") from None
         _record_person(uow, person, events.person_registered(person,
                                                              household.monthly_income_fen))
-        return await load_person(uow, person.person_id)
+    return store.PersonView(person, household.monthly_income_fen, household.address,
+                            household.grid_code, [])
 
 
 async def update_person(reg: Registry, caller: Caller, incoming: Person, mask: list[str],
