@@ -21,12 +21,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import grpc
-import sample_community as sample
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from kafka import KafkaConsumer
 
 import devstack
+import sample_community as sample
 from cdsp.events.v1 import registry_pb2 as ev  # also registers the payload types
 from cdsp.events.v1.envelope_pb2 import Envelope
 from cdsp.registry.v1 import registry_pb2 as pb
@@ -191,13 +191,7 @@ def overdue(gw: RegistryServiceStub, grid_total: int) -> None:
           "overdue (every active record of the grid, until checked next month)")
 
 
-def metric_lines(url: str, prefix: str) -> list[str]:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own http page
-        text: str = response.read().decode()
-    return [line for line in text.splitlines() if line.startswith(prefix)] or [""]
-
-
-def events(updated: pb.Person, archived: pb.Person) -> None:
+def events(updated: pb.Person, archived: pb.Person, bootstrap: str) -> None:
     print(f"\n=== 事件 Events on topic {TOPIC}")
     wanted = [(updated, "VerificationRecorded"), (archived, "PersonArchived")]
 
@@ -205,7 +199,7 @@ def events(updated: pb.Person, archived: pb.Person) -> None:
         return any(e.aggregate_id == person.person_id and e.aggregate_version == person.version
                    and e.event_type == f"cdsp.events.v1.{kind}" for e in seen)
 
-    consumer = KafkaConsumer(TOPIC, bootstrap_servers="127.0.0.1:9092", group_id=None,
+    consumer = KafkaConsumer(TOPIC, bootstrap_servers=bootstrap, group_id=None,
                              auto_offset_reset="earliest", consumer_timeout_ms=2000)
     seen: list[Envelope] = []
     deadline = time.monotonic() + 15  # the outbox relay publishes shortly after each commit
@@ -233,13 +227,16 @@ def events(updated: pb.Person, archived: pb.Person) -> None:
 
 def metrics(url: str) -> None:
     print(f"\n=== 指标 Metrics ({url})")
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own http page
+        lines: list[str] = response.read().decode().splitlines()
     by_code: Counter[str] = Counter()
-    for line in metric_lines(url, "cdsp_grpc_requests_total{"):
+    for line in (line for line in lines if line.startswith("cdsp_grpc_requests_total{")):
         code = re.search(r'code="(\w+)"', line)
         by_code[code.group(1) if code else "?"] += int(float(line.rsplit(" ", 1)[1]))
     print("  gRPC requests by code: " + ", ".join(f"{c} {n}" for c, n in by_code.most_common()))
-    backlog = metric_lines(url, "cdsp_outbox_backlog_events ")[0]
-    print("  " + "\n  ".join([backlog, *metric_lines(url, "cdsp_events_published_total{")]))
+    backlog = next((line for line in lines if line.startswith("cdsp_outbox_backlog_events ")), "")
+    published = [line for line in lines if line.startswith("cdsp_events_published_total{")]
+    print("  " + "\n  ".join([backlog, *published]))
     check(backlog.endswith(" 0.0"), "outbox backlog drained")
 
 
@@ -263,9 +260,8 @@ def main() -> int:
     updated, grid_total = grid_worker(gw, admin)
     archived = move_in_and_out(gw, admin)
     overdue(gw, grid_total)
-    url = f"http://127.0.0.1:{stack.metrics_port('registry')}/metrics"
-    events(updated, archived)
-    metrics(url)
+    events(updated, archived, stack.kafka_bootstrap)
+    metrics(f"http://127.0.0.1:{stack.metrics_port('registry')}/metrics")
     print("\n=== 结果 Result")
     if failures:
         print(f"  {len(failures)} check(s) FAILED:\n    " + "\n    ".join(failures))

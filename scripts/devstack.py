@@ -50,7 +50,7 @@ class Stack:
         if os.geteuid() != 0 or _postgres_can_reach(self.state_dir):
             return self.state_dir / "pg"
         digest = hashlib.sha256(str(self.state_dir.resolve()).encode()).hexdigest()[:12]
-        return Path("/var/tmp") / f"cdsp-pg-{digest}"
+        return Path("/var/tmp") / f"cdsp-pg-{digest}"  # noqa: S108 - owned by us, 0700
 
     @property
     def kafka_bootstrap(self) -> str:

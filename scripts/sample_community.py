@@ -125,7 +125,7 @@ def _resident(i: int, today: date, used: set[str], grid_no: int) -> pb.Person:
     else:
         p.category, p.grade = rng.choices(INFANT_CATEGORIES, INFANT_WEIGHTS)[0], 0
     if age < 18 or p.category in (INTELLECTUAL, MENTAL):
-        relation = "父母" if age < 18 else rng.choice(("配偶", "子女", "兄弟姐妹", "父母"))
+        relation = "父母" if age < 30 else rng.choice(("配偶", "子女", "兄弟姐妹"))
         p.guardian.CopyFrom(pb.Guardian(name=chinese_name(rng, rng.random() < 0.5, p.name[0]),
                                         phone=mobile(rng), relation=relation))
     if age >= 16 and rng.random() < 0.85:

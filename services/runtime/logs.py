@@ -13,8 +13,8 @@ import re
 import sys
 import time
 
-_ID = re.compile(r"(?<![0-9])\d{17}[0-9Xx](?:\d{2})?(?![0-9])")
-_PHONE = re.compile(r"(?<![0-9])(1[3-9]\d)\d{4}(\d{4})(?![0-9])")
+_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?:[0-9]{2})?(?![0-9])")
+_PHONE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
 
 
 def mask_personal_data(text: str) -> str:

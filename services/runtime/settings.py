@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_TOKEN_SECRET = "cdsp-development-signing-key-not-for-production"
 
@@ -84,6 +84,13 @@ class Settings:
 
 def load_settings(service: str, grpc_port: int, metrics_port: int) -> Settings:
     env = os.environ.get("CDSP_ENV", "development")
+    if env not in ("development", "production"):
+        raise SettingsError(f"CDSP_ENV must be development or production, got {env!r}")
+    tz_name = os.environ.get("CDSP_LOCAL_TZ", "Asia/Shanghai")
+    try:
+        local_tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"CDSP_LOCAL_TZ must be an IANA time zone, got {tz_name!r}") from None
     secret = os.environ.get("CDSP_TOKEN_SECRET", "")
     if not secret:
         raise SettingsError("CDSP_TOKEN_SECRET is required (the key that signs caller tokens)")
@@ -108,7 +115,7 @@ def load_settings(service: str, grpc_port: int, metrics_port: int) -> Settings:
         shutdown_grace_s=_float("CDSP_SHUTDOWN_GRACE_S", 20.0),
         outbox_poll_s=_float("CDSP_OUTBOX_POLL_S", 1.0),
         outbox_batch=_int("CDSP_OUTBOX_BATCH", 500),
-        local_tz=ZoneInfo(os.environ.get("CDSP_LOCAL_TZ", "Asia/Shanghai")),
+        local_tz=local_tz,
         log_level=os.environ.get("CDSP_LOG_LEVEL", "INFO"),
     )
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:

@@ -7,8 +7,8 @@ import psycopg
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from cdsp.registry.v1 import registry_pb2 as pb
-from runtime.grpc_client import sync_channel
 from cdsp.registry.v1 import registry_pb2_grpc
+from runtime.grpc_client import sync_channel
 from tests.helpers import Tree, person, rpc_error, stub, token
 
 
@@ -67,6 +67,23 @@ def test_move_to_a_household_outside_scope_is_denied(tree: Tree) -> None:
         person=pb.Person(person_id=p.person_id, household_id=target.household_id),
         update_mask=FieldMask(paths=["household_id"]), expected_version=1))
     assert moved.jurisdiction_path == tree.grid_paths[1]
+
+
+def test_jurisdictions_visible_are_own_below_and_above(tree: Tree) -> None:
+    worker = tree.worker(0)
+    assert worker.GetJurisdiction(pb.GetJurisdictionRequest(code=tree.community)).path == \
+        tree.community_path
+    assert worker.GetJurisdiction(pb.GetJurisdictionRequest(code=tree.grids[0])).code == \
+        tree.grids[0]
+    neighbour = rpc_error(worker.GetJurisdiction, pb.GetJurisdictionRequest(code=tree.grids[1]))
+    assert neighbour.code() == grpc.StatusCode.PERMISSION_DENIED
+    children = worker.ListJurisdictions(pb.ListJurisdictionsRequest(parent_code=tree.community))
+    assert [j.code for j in children.jurisdictions] == [tree.grids[0]]
+    own = worker.ListJurisdictions(pb.ListJurisdictionsRequest())
+    assert [j.path for j in own.jurisdictions] == [tree.grid_paths[0]]
+    stranger = stub(tree.addr, token("city_admin", ["/elsewhere/"]))
+    assert rpc_error(stranger.GetJurisdiction, pb.GetJurisdictionRequest(
+        code=tree.city)).code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_roles(tree: Tree) -> None:

@@ -27,6 +27,9 @@ def test_cursor_pages_cover_everything_once(tree: Tree) -> None:
         if not page_token:
             break
     assert pages == 3 and len(seen) == 23 and set(seen) == ids
+    exact = tree.admin.ListPersons(pb.ListPersonsRequest(jurisdiction_path=tree.community_path,
+                                                         page_size=23))
+    assert len(exact.persons) == 23 and exact.next_page_token == ""  # no empty extra page
     bad = rpc_error(tree.admin.ListPersons, pb.ListPersonsRequest(page_token="%%%"))
     assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in violations(bad)
     too_big = rpc_error(tree.admin.ListPersons, pb.ListPersonsRequest(page_size=501))
@@ -88,6 +91,8 @@ def test_statistics(tree: Tree) -> None:
     tree.register(h, category=common.DISABILITY_CATEGORY_MULTIPLE, grade=1,
                   living_situation=pb.LIVING_SITUATION_ALONE)
     tree.register(h, resident_id=resident_id(years_ago(1)), certified=False, grade=0)
+    everything = tree.worker(0, role="community_worker").GetStatistics(pb.GetStatisticsRequest())
+    assert everything.jurisdiction_path == tree.grid_paths[0] and everything.persons == 4
     stats = tree.admin.GetStatistics(pb.GetStatisticsRequest(
         jurisdiction_path=tree.community_path))
     assert (stats.persons, stats.certified, stats.uncertified, stats.living_alone) == (4, 3, 1, 1)

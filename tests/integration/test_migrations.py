@@ -28,5 +28,5 @@ async def test_applied_once_and_edits_refused(stack: devstack.Stack, tmp_path: P
     (tmp_path / "0003_broken.sql").unlink()
 
     (tmp_path / "0001_first.sql").write_text("CREATE TABLE first_table (id bigint);")
-    with pytest.raises(MigrationError, match="0001_first.sql changed"):
+    with pytest.raises(MigrationError, match=r"0001_first\.sql changed"):
         await apply_migrations(url, [("demo", tmp_path)])

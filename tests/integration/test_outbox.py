@@ -19,7 +19,7 @@ from tests.helpers import Tree
 
 
 def _metric(stack: devstack.Stack, name: str) -> float:
-    page = urllib.request.urlopen(  # noqa: S310 - our own loopback metrics page
+    page = urllib.request.urlopen(
         f"http://127.0.0.1:{stack.metrics_port('registry')}/metrics", timeout=5).read().decode()
     for line in page.splitlines():
         if line.startswith(name + " "):

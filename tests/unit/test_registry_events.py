@@ -82,7 +82,6 @@ def test_verification_recorded_and_household_changed() -> None:
     assert msg.verified_at.ToDatetime(tzinfo=UTC) == at
     assert msg.verifier_id == "w-002"
     h = Household("h-1", "g01", "/1101/110105/g01/", "某路1号", 120_000)
-    changed = events.household_changed(h, ["p-1", "p-2"])
+    changed = events.household_changed(h)
     assert (changed.household_id, changed.monthly_income_fen) == ("h-1", 120_000)
-    assert list(changed.member_ids) == ["p-1", "p-2"]
     assert "某路1号" not in str(changed)

@@ -74,7 +74,7 @@ async def update_household(uow: UnitOfWork, h: Household) -> None:
 
 async def household_members(uow: UnitOfWork, household_id: str) -> list[str]:
     rows = await uow.fetchall("SELECT person_id::text FROM persons WHERE household_id = %s "
-                              "ORDER BY created_at, person_id", [household_id])
+                              "AND status = 1 ORDER BY created_at, person_id", [household_id])
     return [r[0] for r in rows]
 
 

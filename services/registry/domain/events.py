@@ -64,8 +64,7 @@ def verification_recorded(person: Person, at: datetime, verifier: str) -> ev.Ver
     return event
 
 
-def household_changed(household: Household, member_ids: list[str]) -> ev.HouseholdChanged:
+def household_changed(household: Household) -> ev.HouseholdChanged:
     return ev.HouseholdChanged(household_id=household.household_id,
                                jurisdiction_path=household.jurisdiction_path,
-                               monthly_income_fen=household.monthly_income_fen,
-                               member_ids=member_ids)
+                               monthly_income_fen=household.monthly_income_fen)

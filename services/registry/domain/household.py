@@ -10,7 +10,7 @@ from runtime.errors import Violations
 CITY, DISTRICT, STREET, COMMUNITY, GRID = 1, 2, 3, 4, 5
 LEVEL_NAMES = {CITY: "city", DISTRICT: "district", STREET: "street", COMMUNITY: "community",
                GRID: "grid"}
-CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+CODE = re.compile(r"[A-Za-z0-9-]{1,32}")
 # An absurd monthly household income (100 million yuan) is a typing error, not a household.
 MAX_MONTHLY_INCOME_FEN = 100_000_000 * 100
 
@@ -28,7 +28,7 @@ class Jurisdiction:
     def validate_new(code: str, name: str, level: int, parent: Jurisdiction | None,
                      living_standard_fen: int) -> None:
         v = Violations()
-        v.check(bool(CODE.match(code)), "code", "1-32 letters, digits or '-'")
+        v.check(bool(CODE.fullmatch(code)), "code", "1-32 letters, digits or '-'")
         v.check(0 < len(name.strip()) <= 100, "name", "required, at most 100 characters")
         if v.check(level in LEVEL_NAMES, "level", "must be city, district, street, community "
                                                   "or grid"):

@@ -23,7 +23,7 @@ LIVING_SITUATIONS = (ALONE, WITH_FAMILY, IN_INSTITUTION)
 ACTIVE, ARCHIVED = 1, 2
 MOVED_OUT, DECEASED = 1, 2
 UNCERTIFIED_MAX_AGE = 3   # uncertified children are registered under this age only
-NEED_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+NEED_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 # Groups the registry derives itself; the others are assigned by workers.
 DISABLED_CHILDREN = "disabled_children"
@@ -130,7 +130,7 @@ class Person:
                     f"unknown group; one of {', '.join(allowed_groups)}")
         codes = [n.code for n in self.needs]
         for i, need in enumerate(self.needs):
-            v.check(bool(NEED_CODE.match(need.code)), f"needs[{i}].code",
+            v.check(bool(NEED_CODE.fullmatch(need.code)), f"needs[{i}].code",
                     "lower-case letters, digits and _, 2-40 characters")
             v.check(len(need.description) <= 500, f"needs[{i}].description",
                     "at most 500 characters")

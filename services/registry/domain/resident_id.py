@@ -8,6 +8,7 @@ resident ID followed by the category digit (1 visual .. 7 multiple) and the grad
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,6 +16,7 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 EARLIEST_BIRTH = date(1900, 1, 1)
 MALE, FEMALE = 1, 2
+SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 
 
 class InvalidNumber(ValueError):
@@ -44,7 +46,7 @@ def parse_resident_id(value: str, today: date) -> ResidentId:
     number = value.strip().upper()
     if len(number) != 18:
         raise InvalidNumber(f"must be 18 characters, got {len(number)}")
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not SHAPE.fullmatch(number):
         raise InvalidNumber("must be 17 digits followed by a digit or X")
     if number[0] == "0":
         raise InvalidNumber("area code cannot start with 0")
@@ -60,13 +62,21 @@ def parse_resident_id(value: str, today: date) -> ResidentId:
                       sex=MALE if int(number[16]) % 2 == 1 else FEMALE)
 
 
+CATEGORY_DIGITS = range(1, 8)
+GRADE_DIGITS = range(1, 5)
+
+
 def certificate_number(resident_id: str, category: int, grade: int) -> str:
+    if category not in CATEGORY_DIGITS or grade not in GRADE_DIGITS:
+        raise InvalidNumber("category must be 1-7 and grade 1-4 for a certificate")
     return f"{resident_id}{category}{grade}"
 
 
 def check_certificate(value: str, resident_id: str, category: int, grade: int) -> None:
     """Raises InvalidNumber unless value = resident ID + category digit + grade digit."""
     number = value.strip().upper()
+    if category not in CATEGORY_DIGITS or grade not in GRADE_DIGITS:
+        raise InvalidNumber("category must be 1-7 and grade 1-4 for a certificate")
     if len(number) != 20:
         raise InvalidNumber(f"must be 20 characters (resident ID + category + grade), "
                             f"got {len(number)}")

@@ -16,8 +16,8 @@ from runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 HOUSEHOLD_UPDATABLE = ("address", "monthly_income_fen")
 
 
-def _record(uow: UnitOfWork, household: Household, members: list[str]) -> None:
-    uow.record(events.household_changed(household, members), aggregate_type="household",
+def _record(uow: UnitOfWork, household: Household) -> None:
+    uow.record(events.household_changed(household), aggregate_type="household",
                aggregate_id=household.household_id, version=household.version,
                jurisdiction_path=household.jurisdiction_path)
 
@@ -34,7 +34,7 @@ async def create_household(reg: Registry, caller: Caller, grid_code: str, addres
                               income_fen)
         household.validate()
         await store.insert_household(uow, household)
-        _record(uow, household, [])
+        _record(uow, household)
     return household, []
 
 
@@ -66,5 +66,5 @@ async def update_household(reg: Registry, caller: Caller, household_id: str,
         household.version += 1
         await store.update_household(uow, household)
         members = await store.household_members(uow, household.household_id)
-        _record(uow, household, members)
+        _record(uow, household)
     return household, members

@@ -7,7 +7,13 @@ from registry.config import Registry
 from registry.domain.household import CITY, Jurisdiction
 from registry.service.access import ADMIN_ROLES
 from runtime.auth import Caller
-from runtime.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from runtime.errors import (
+    AlreadyExists,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 
 
 async def create_jurisdiction(reg: Registry, caller: Caller, code: str, name: str, level: int,
@@ -29,11 +35,19 @@ async def create_jurisdiction(reg: Registry, caller: Caller, code: str, name: st
         return jurisdiction
 
 
+def visible(caller: Caller, path: str) -> bool:
+    """A caller sees their own jurisdictions, everything below them, and the ones above them
+    (to know where they sit), not their neighbours'."""
+    return caller.covers(path) or any(scope.startswith(path) for scope in caller.scopes)
+
+
 async def get_jurisdiction(reg: Registry, caller: Caller, code: str) -> Jurisdiction:
     async with reg.db.unit_of_work(caller) as uow:
         jurisdiction = await store.get_jurisdiction(uow, code)
     if jurisdiction is None:
         raise NotFound(f"no jurisdiction {code!r}")
+    if not visible(caller, jurisdiction.path):
+        raise PermissionDenied("that jurisdiction is outside yours")
     return jurisdiction
 
 
@@ -42,6 +56,10 @@ async def list_jurisdictions(reg: Registry, caller: Caller, parent_code: str
     async with reg.db.unit_of_work(caller) as uow:
         if not parent_code:
             return await store.jurisdictions_at(uow, caller.scopes)
-        if await store.get_jurisdiction(uow, parent_code) is None:
+        parent = await store.get_jurisdiction(uow, parent_code)
+        if parent is None:
             raise NotFound(f"no jurisdiction {parent_code!r}")
-        return await store.child_jurisdictions(uow, parent_code)
+        if not visible(caller, parent.path):
+            raise PermissionDenied("that jurisdiction is outside yours")
+        children = await store.child_jurisdictions(uow, parent_code)
+    return [j for j in children if visible(caller, j.path)]

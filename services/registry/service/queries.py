@@ -40,10 +40,12 @@ def decode_page_token(token: str) -> str:
                               ) from None
 
 
-def encode_page_token(rows: list[store.PersonView], limit: int) -> str:
-    if len(rows) < limit:
-        return ""
-    return base64.urlsafe_b64encode(rows[-1].person.person_id.encode()).decode().rstrip("=")
+def next_page(rows: list[store.PersonView], limit: int) -> tuple[list[store.PersonView], str]:
+    """Rows were fetched with limit + 1: the extra row only tells that another page exists."""
+    if len(rows) <= limit:
+        return rows, ""
+    rows = rows[:limit]
+    return rows, base64.urlsafe_b64encode(rows[-1].person.person_id.encode()).decode().rstrip("=")
 
 
 async def get_person(reg: Registry, caller: Caller, person_id: str) -> store.PersonView:
@@ -59,8 +61,8 @@ async def list_persons(reg: Registry, caller: Caller, f: store.PersonFilter, siz
     limit = page_size(size)
     after = decode_page_token(token)
     async with reg.db.unit_of_work(caller) as uow:
-        rows = await store.list_persons(uow, f, after, limit)
-    return rows, encode_page_token(rows, limit)
+        rows = await store.list_persons(uow, f, after, limit + 1)
+    return next_page(rows, limit)
 
 
 async def list_overdue(reg: Registry, caller: Caller, path: str, as_of: datetime | None,
@@ -71,12 +73,15 @@ async def list_overdue(reg: Registry, caller: Caller, path: str, as_of: datetime
     after = decode_page_token(token)
     cutoff = verified_since_cutoff(as_of or datetime.now(UTC), reg.tz)
     async with reg.db.unit_of_work(caller) as uow:
-        rows = await store.list_overdue(uow, path, cutoff, after, limit)
-    return rows, encode_page_token(rows, limit)
+        rows = await store.list_overdue(uow, path, cutoff, after, limit + 1)
+    return next_page(rows, limit)
 
 
 async def statistics(reg: Registry, caller: Caller, path: str) -> tuple[str, dict[str, object]]:
     caller.require_role(*READ_ROLES)
     path = subtree(caller, path)
     async with reg.db.unit_of_work(caller) as uow:
-        return path, await store.statistics(uow, path)
+        figures = await store.statistics(uow, path)
+    # An empty request path counts everything the caller may see: name that, not "/".
+    shown = path if path != "/" else ",".join(caller.scopes)
+    return shown, figures

@@ -247,28 +247,28 @@ Global___VerificationRecorded: _TypeAlias = VerificationRecorded  # noqa: Y015
 
 @_typing.final
 class HouseholdChanged(_message.Message):
+    """A household created or changed (address, income). Membership is not here: each person's
+    events carry their household_id, which is the one source of who lives where.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HOUSEHOLD_ID_FIELD_NUMBER: _builtins.int
     JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
     MONTHLY_INCOME_FEN_FIELD_NUMBER: _builtins.int
-    MEMBER_IDS_FIELD_NUMBER: _builtins.int
     household_id: _builtins.str
     jurisdiction_path: _builtins.str
     monthly_income_fen: _builtins.int
-    @_builtins.property
-    def member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
         household_id: _builtins.str = ...,
         jurisdiction_path: _builtins.str = ...,
         monthly_income_fen: _builtins.int = ...,
-        member_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["household_id", b"household_id", "jurisdiction_path", b"jurisdiction_path", "member_ids", b"member_ids", "monthly_income_fen", b"monthly_income_fen"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["household_id", b"household_id", "jurisdiction_path", b"jurisdiction_path", "monthly_income_fen", b"monthly_income_fen"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
