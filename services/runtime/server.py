@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,31 @@ class ServiceDefinition:
     add_servicers: Callable[[grpc.aio.Server, Runtime], list[str]]
     # The event consumers the service runs (none by default).
     consumers: Callable[[Runtime], list[EventConsumer]] = field(default=lambda rt: [])
+    # Jobs run at start-up and then every interval (scans for deadlines, daily refreshes).
+    periodic: Callable[[Runtime], list[PeriodicJob]] = field(default=lambda rt: [])
+
+
+@dataclass
+class PeriodicJob:
+    """A job every replica runs on a timer; it must be safe to run twice at once (use row
+    locks or conditional updates), since replicas do not coordinate."""
+
+    name: str
+    interval_s: float
+    run: Callable[[], Awaitable[object]]
+
+
+async def _run_periodically(job: PeriodicJob) -> None:
+    while True:
+        started = time.monotonic()
+        try:
+            result = await job.run()
+            log.info("job %s done in %.2fs: %s", job.name, time.monotonic() - started, result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %s failed; next run in %.0fs", job.name, job.interval_s)
+        await asyncio.sleep(job.interval_s)
 
 
 def run(definition: ServiceDefinition) -> None:
@@ -97,6 +123,8 @@ async def serve(definition: ServiceDefinition) -> None:
     for consumer in consumers:
         consumer.start()
     watcher = asyncio.create_task(_watch_database(db, health, names), name="health")
+    jobs = [asyncio.create_task(_run_periodically(job), name=job.name)
+            for job in definition.periodic(runtime)]
     log.info("serving %s on %s, metrics on %s", ", ".join(names), settings.grpc_addr,
              settings.metrics_addr)
 
@@ -108,6 +136,8 @@ async def serve(definition: ServiceDefinition) -> None:
 
     log.info("shutting down: draining calls for up to %.0fs", settings.shutdown_grace_s)
     watcher.cancel()
+    for job in jobs:
+        job.cancel()
     await health.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_s)
     for consumer in consumers:

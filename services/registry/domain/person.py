@@ -137,7 +137,8 @@ class Person:
         v.check(len(codes) == len(set(codes)), "needs", "each need code at most once")
         v.raise_if_any()
         if rid is not None:
-            self.priority_groups = _with_derived_groups(self, rid.age_on(today), allowed_groups)
+            self.priority_groups = derive_priority_groups(self, rid.age_on(today),
+                                                          allowed_groups)
 
     def require_active(self) -> None:
         if self.status != ACTIVE:
@@ -163,7 +164,8 @@ class Person:
         return [n.code for n in self.needs]
 
 
-def _with_derived_groups(person: Person, age: int, allowed: tuple[str, ...]) -> list[str]:
+def derive_priority_groups(person: Person, age: int, allowed: tuple[str, ...]) -> list[str]:
+    """The person's groups with the derivable ones made true to the facts at `age`."""
     groups = list(dict.fromkeys(person.priority_groups))
     derived = {
         DISABLED_CHILDREN: age < 18,

@@ -31,10 +31,12 @@ class ResidentId:
     sex: int  # MALE or FEMALE
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.birth_date.year
-        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
-            years -= 1
-        return years
+        return age_on(self.birth_date, day)
+
+
+def age_on(born: date, day: date) -> int:
+    """Completed years of age on `day` (someone born on 29 February ages on 1 March)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def check_char(first17: str) -> str:

@@ -9,11 +9,16 @@ import grpc
 from cdsp.registry.v1 import registry_pb2, registry_pb2_grpc
 from registry.config import Registry, priority_groups_from_env
 from registry.entrypoints.grpc_servicer import RegistryServicer
-from runtime.server import Runtime, ServiceDefinition, run
+from registry.service.derived_groups import refresh_derived_groups
+from runtime.server import PeriodicJob, Runtime, ServiceDefinition, run
+
+
+def _registry(rt: Runtime) -> Registry:
+    return Registry(rt.db, priority_groups_from_env(), rt.settings.local_tz)
 
 
 def add_servicers(server: grpc.aio.Server, rt: Runtime) -> list[str]:
-    registry = Registry(rt.db, priority_groups_from_env(), rt.settings.local_tz)
+    registry = _registry(rt)
     registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(registry), server)
     return [registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name]
 
@@ -24,6 +29,8 @@ DEFINITION = ServiceDefinition(
     metrics_port=9101,
     migrations=Path(__file__).resolve().parent.parent / "migrations",
     add_servicers=add_servicers,
+    periodic=lambda rt: [PeriodicJob("refresh-derived-groups", 6 * 3600,
+                                     lambda: refresh_derived_groups(_registry(rt)))],
 )
 
 if __name__ == "__main__":
