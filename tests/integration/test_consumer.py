@@ -9,6 +9,7 @@ import time
 import uuid
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from prometheus_client import REGISTRY
 
 import devstack
 from cdsp.events.v1 import registry_pb2 as ev
@@ -90,6 +91,13 @@ async def test_duplicates_poison_and_offsets(stack: devstack.Stack, registry: st
             return await asyncio.to_thread(_committed_offset, stack, group, topic) == 5
 
         await _until(committed, timeout=30)
+
+        async def caught_up() -> bool:
+            lag = REGISTRY.get_sample_value("cdsp_consumer_lag_events", {
+                "group": group, "topic": topic, "partition": "0"})
+            return lag == 0
+
+        await _until(caught_up, timeout=15)
     finally:
         await consumer.stop()
         await db.close()

@@ -203,3 +203,16 @@ def test_current_caller() -> None:
         set_current_caller(None)
     with pytest.raises(Unauthenticated):
         current_caller()
+
+
+def test_token_cli_mints_a_token_the_services_accept(capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime import token_cli
+
+    monkeypatch.setenv("CDSP_TOKEN_SECRET", "k" * 40)
+    token_cli.main(["--role", "street_admin", "--scope", "/3505/350502/350502001/",
+                    "--subject", "admin-7", "--ttl", "600"])
+    caller = verify_token(capsys.readouterr().out.strip(), "k" * 40)
+    assert caller == Caller("admin-7", "street_admin", ("/3505/350502/350502001/",))
+    with pytest.raises(SystemExit):
+        token_cli.main(["--role", "mayor", "--scope", "/3505/"])
