@@ -54,6 +54,10 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._lease = self.db.pool.connection()
         self.conn: AsyncConnection[TupleRow] = await self._lease.__aenter__()
+        # Pipeline mode: statements whose results nobody reads (the scope below, the outbox
+        # rows, NOTIFY) travel with the next one that is read instead of costing a round trip.
+        self._pipeline = self.conn.pipeline()
+        await self._pipeline.__aenter__()
         await self.conn.execute(
             "SELECT set_config('cdsp.scope', %s, true), set_config('cdsp.actor', %s, true)",
             [self.caller.row_filter, self.caller.subject])
@@ -62,12 +66,15 @@ class UnitOfWork:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
-            if exc is None:
-                if self.events:
-                    await self._write_outbox()
-                await self.conn.commit()
-            else:
-                await self.conn.rollback()
+            try:
+                if exc is None:
+                    if self.events:
+                        await self._write_outbox()
+                    await self.conn.commit()
+                else:
+                    await self.conn.rollback()
+            finally:
+                await self._pipeline.__aexit__(exc_type, exc, tb)
         finally:
             await self._lease.__aexit__(exc_type, exc, tb)
 
@@ -97,7 +104,7 @@ class UnitOfWork:
         self.events.append(OutgoingEvent(self.db.topic, aggregate_id, envelope))
 
     async def _write_outbox(self) -> None:
-        async with self.conn.pipeline(), self.conn.cursor() as cur:
+        async with self.conn.cursor() as cur:
             await cur.executemany(
                 "INSERT INTO outbox (event_id, topic, record_key, event_type, envelope) "
                 "VALUES (%s, %s, %s, %s, %s)",

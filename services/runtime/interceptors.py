@@ -19,7 +19,7 @@ import psycopg
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from runtime.auth import set_current_caller, verify_token
+from runtime.auth import TokenCache, set_current_caller
 from runtime.errors import InvalidArgument, ServiceError, Unauthenticated
 from runtime.metrics import GRPC_LATENCY, GRPC_REQUESTS
 
@@ -136,8 +136,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Verifies the bearer token and makes the caller available to the handler."""
 
     def __init__(self, secret: str, issuer: str) -> None:
-        self.secret = secret
-        self.issuer = issuer
+        self.tokens = TokenCache(secret, issuer)
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails],
                                                              Awaitable[grpc.RpcMethodHandler]],
@@ -152,8 +151,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 header = _metadata(context, "authorization")
                 if not header.lower().startswith("bearer "):
                     raise Unauthenticated("missing bearer token in the authorization metadata")
-                return set_current_caller(verify_token(header[7:].strip(), self.secret,
-                                                       self.issuer))
+                return set_current_caller(self.tokens.verify(header[7:].strip()))
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 authenticate(context)

@@ -6,6 +6,7 @@ kafka-python is not asyncio: the relay and consumers call it from worker threads
 from __future__ import annotations
 
 import logging
+import os
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -28,6 +29,12 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     )
 
 
+# How long the broker may hold an empty fetch. Kafka answers as soon as data arrives; some
+# Kafka-protocol brokers (Tansu) hold the fetch for the whole wait, which then becomes the
+# event latency: 50 ms keeps it small at the cost of a few idle fetches per second.
+FETCH_MAX_WAIT_MS = int(os.environ.get("CDSP_CONSUMER_FETCH_WAIT_MS", "50"))
+
+
 def make_consumer(bootstrap: str, group_id: str, client_id: str) -> KafkaConsumer:
     return KafkaConsumer(
         bootstrap_servers=bootstrap.split(","),
@@ -36,6 +43,7 @@ def make_consumer(bootstrap: str, group_id: str, client_id: str) -> KafkaConsume
         enable_auto_commit=False,        # offsets are committed after the handler's transaction
         auto_offset_reset="earliest",    # a new group starts from the beginning, losing nothing
         max_poll_records=200,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         max_poll_interval_ms=60000,
         session_timeout_ms=10000,
         heartbeat_interval_ms=2000,

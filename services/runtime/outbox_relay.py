@@ -31,6 +31,8 @@ from runtime.metrics import (
 log = logging.getLogger("cdsp.outbox")
 RELAY_LOCK_KEY = 0x0CD5_0002
 RETENTION = "7 days"
+LINGER_S = 0.005         # after a wake-up, let a few more commits join the batch
+BACKLOG_EVERY_S = 5.0    # how often the backlog gauges are refreshed
 
 
 class OutboxRelay:
@@ -49,6 +51,7 @@ class OutboxRelay:
         self.failures = 0
         self._topics_ready: set[str] = set()
         self._last_cleanup = 0.0
+        self._last_backlog = 0.0
 
     # ------------------------------------------------------------------ loop
 
@@ -78,6 +81,7 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wake.wait(), seconds)
+            await asyncio.sleep(LINGER_S)
         self.wake.clear()
 
     async def _listen(self) -> None:
@@ -95,11 +99,21 @@ class OutboxRelay:
                             type(exc).__name__)
                 await asyncio.sleep(2)
 
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
     async def stop(self, drain_timeout: float = 5.0) -> None:
-        """Publishes what is pending (for up to drain_timeout), then closes the producer."""
+        """Lets the current round finish, publishes what is still pending (for up to
+        drain_timeout), then closes the producer."""
         deadline = time.monotonic() + drain_timeout
         self.stopping = True
         self.wake.set()
+        task = getattr(self, "_task", None)
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, drain_timeout)
+            except TimeoutError:
+                log.warning("outbox relay round did not finish in %.0fs", drain_timeout)
         while time.monotonic() < deadline:
             try:
                 if await self.publish_pending() == 0:
@@ -186,6 +200,9 @@ class OutboxRelay:
             await asyncio.to_thread(producer.close, 5)
 
     async def _update_backlog(self, conn: AsyncConnection[Any]) -> None:
+        if time.monotonic() - self._last_backlog < BACKLOG_EVERY_S and self.failures == 0:
+            return
+        self._last_backlog = time.monotonic()
         row = await (await conn.execute(
             "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox "
             "WHERE published_at IS NULL")).fetchone()

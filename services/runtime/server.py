@@ -13,7 +13,6 @@ what is left in the outbox, close the pool.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
@@ -118,7 +117,7 @@ async def serve(definition: ServiceDefinition) -> None:
                         partitions=settings.topic_partitions,
                         replication=settings.topic_replication, poll_s=settings.outbox_poll_s,
                         batch=settings.outbox_batch)
-    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    relay.start()
     consumers = definition.consumers(runtime)
     for consumer in consumers:
         consumer.start()
@@ -143,9 +142,6 @@ async def serve(definition: ServiceDefinition) -> None:
     for consumer in consumers:
         await consumer.stop()
     await relay.stop(drain_timeout=5.0)
-    relay_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await relay_task
     await db.close()
     log.info("stopped")
 

@@ -16,6 +16,7 @@ Each variable, its default and meaning:
     CDSP_OUTBOX_POLL_S        outbox relay fallback poll interval        (1.0)
     CDSP_OUTBOX_BATCH         events published per relay round           (500)
     CDSP_LOCAL_TZ             time zone of the people served             (Asia/Shanghai)
+    CDSP_CONSUMER_FETCH_WAIT_MS  longest a broker may hold an empty fetch (50)
     CDSP_LOG_LEVEL            INFO
     CDSP_<SERVICE>_ADDR       where to reach another service over gRPC
 """

@@ -116,5 +116,8 @@ async def test_sigterm_finishes_calls_and_flushes_the_outbox(own_registry: devst
     reader = TopicReader(own_registry.kafka_bootstrap, "cdsp.registry.v1")
     try:  # every call that succeeded has its event published before the process exited
         reader.wait_for(lambda envs: set(done) <= {e.aggregate_id for e in envs}, timeout=15)
+    except AssertionError as exc:
+        log = (own_registry.state_dir / "registry.log").read_text()[-4000:]
+        raise AssertionError(f"{exc}\n{len(done)} calls done; the service's log:\n{log}") from None
     finally:
         reader.close()

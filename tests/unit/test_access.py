@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from registry.service.access import require_path, require_uuid, subtree
+from registry.service.access import require_path, require_uuid, subtrees
 from runtime.auth import Caller
 from runtime.errors import InvalidArgument, PermissionDenied
 
@@ -48,10 +48,10 @@ def test_require_path_rejects_malformed_paths(path: str) -> None:
     assert fields_of(exc) == ["path"]
 
 
-def test_subtree() -> None:
-    assert subtree(CALLER, "") == "/"
-    assert subtree(CALLER, "/3505/350502/g01/") == "/3505/350502/g01/"
+def test_subtrees() -> None:
+    assert subtrees(CALLER, "") == list(CALLER.scopes)
+    assert subtrees(CALLER, "/3505/350502/g01/") == ["/3505/350502/g01/"]
     with pytest.raises(PermissionDenied):
-        subtree(CALLER, "/3505/350503/")
+        subtrees(CALLER, "/3505/350503/")
     with pytest.raises(InvalidArgument):
-        subtree(CALLER, "3505")
+        subtrees(CALLER, "3505")

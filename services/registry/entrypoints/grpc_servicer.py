@@ -91,7 +91,8 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     async def ListPersons(self, request: pb.ListPersonsRequest, context: Ctx
                           ) -> pb.ListPersonsResponse:
         f = PersonFilter(
-            path=request.jurisdiction_path, category=request.category, grade=request.grade,
+            paths=[request.jurisdiction_path] if request.jurisdiction_path else [],
+            category=request.category, grade=request.grade,
             priority_group=request.priority_group,
             certified=request.certified if request.HasField("certified") else None,
             living_alone=request.living_alone if request.HasField("living_alone") else None,

@@ -16,11 +16,10 @@ from runtime.logs import mask_resident_id
 
 
 def timestamp(value: datetime | None) -> Timestamp | None:
+    """Timestamp.FromDatetime is pure Python and shows in list profiles; this is not."""
     if value is None:
         return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    return Timestamp(seconds=int(value.timestamp()), nanos=value.microsecond * 1000)
 
 
 def optional_time(ts: Timestamp, present: bool) -> datetime | None:

@@ -33,14 +33,14 @@ def require_path(value: str, field: str = "jurisdiction_path") -> str:
     return value
 
 
-def subtree(caller: Caller, path: str) -> str:
-    """The subtree a list or count covers: `path` (inside the caller's scope), or everything the
-    caller may see when empty (row-level security then limits it)."""
+def subtrees(caller: Caller, path: str) -> list[str]:
+    """The subtrees a list or count covers: `path` (inside the caller's scope), or all of the
+    caller's jurisdictions when it is empty."""
     if not path:
-        return "/"
+        return list(caller.scopes)
     require_path(path)
     caller.require_scope(path, "that jurisdiction")
-    return path
+    return [path]
 
 
 async def load_person(uow: UnitOfWork, person_id: str, lock: bool = False,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from registry.adapters import store
 from registry.config import Registry
 from registry.domain.verification import verified_since_cutoff
-from registry.service.access import READ_ROLES, load_person, require_uuid, subtree
+from registry.service.access import READ_ROLES, load_person, require_uuid, subtrees
 from runtime.auth import Caller
 from runtime.errors import FieldViolation, InvalidArgument
 
@@ -57,7 +57,7 @@ async def get_person(reg: Registry, caller: Caller, person_id: str) -> store.Per
 async def list_persons(reg: Registry, caller: Caller, f: store.PersonFilter, size: int,
                        token: str) -> tuple[list[store.PersonView], str]:
     caller.require_role(*READ_ROLES)
-    f.path = subtree(caller, f.path)
+    f.paths = subtrees(caller, f.paths[0] if f.paths else "")
     limit = page_size(size)
     after = decode_page_token(token)
     async with reg.db.unit_of_work(caller) as uow:
@@ -68,20 +68,18 @@ async def list_persons(reg: Registry, caller: Caller, f: store.PersonFilter, siz
 async def list_overdue(reg: Registry, caller: Caller, path: str, as_of: datetime | None,
                        size: int, token: str) -> tuple[list[store.PersonView], str]:
     caller.require_role(*READ_ROLES)
-    path = subtree(caller, path)
+    paths = subtrees(caller, path)
     limit = page_size(size)
     after = decode_page_token(token)
     cutoff = verified_since_cutoff(as_of or datetime.now(UTC), reg.tz)
     async with reg.db.unit_of_work(caller) as uow:
-        rows = await store.list_overdue(uow, path, cutoff, after, limit + 1)
+        rows = await store.list_overdue(uow, paths, cutoff, after, limit + 1)
     return next_page(rows, limit)
 
 
 async def statistics(reg: Registry, caller: Caller, path: str) -> tuple[str, dict[str, object]]:
     caller.require_role(*READ_ROLES)
-    path = subtree(caller, path)
+    paths = subtrees(caller, path)
     async with reg.db.unit_of_work(caller) as uow:
-        figures = await store.statistics(uow, path)
-    # An empty request path counts everything the caller may see: name that, not "/".
-    shown = path if path != "/" else ",".join(caller.scopes)
-    return shown, figures
+        figures = await store.statistics(uow, paths)
+    return ",".join(paths), figures
