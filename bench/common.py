@@ -23,6 +23,7 @@ from typing import ClassVar
 import devstack
 from cdsp.common.v1 import common_pb2
 from cdsp.registry.v1 import registry_pb2 as pb
+from registry.domain.resident_id import CHECK_CHARS, WEIGHTS
 from runtime.auth import mint_token
 from runtime.settings import DEV_TOKEN_SECRET
 
@@ -100,14 +101,8 @@ def token(role: str, scopes: list[str], subject: str = "bench-worker") -> str:
 
 # ---------------------------------------------------------------- resident IDs (GB 11643)
 
-WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-CHECK_CHARS = "10X98765432"
 FIRST_BIRTH = date(1945, 1, 1)
 BIRTH_DAYS = (date(2015, 12, 31) - FIRST_BIRTH).days + 1
-
-
-def check_char(first17: str) -> str:
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
 class ResidentIds:

@@ -47,7 +47,7 @@ from common import (
 import devstack
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1 import registry_pb2_grpc
-from registry.adapters import store
+from registry.adapters import person_queries, person_store
 from runtime.grpc_client import aio_channel
 
 CITY = "3505"
@@ -273,10 +273,10 @@ def bulk_load(url: str, persons: int) -> Tree:
 # ---------------------------------------------------------------- measuring
 
 def list_sql(path: str, limit: int) -> tuple[str, list[Any]]:
-    """The SQL store.list_persons runs for this filter (first page)."""
-    where, params = store._where(store.PersonFilter(path=path))
-    return (f"SELECT {store._P} {store._FROM} WHERE {where} ORDER BY p.person_id LIMIT %s",
-            [*params, limit])
+    """The SQL person_queries.list_persons runs for this filter (first page)."""
+    where, params = person_queries._where(person_queries.PersonFilter(paths=[path]))
+    return (f"SELECT {person_store._P} {person_store._FROM} WHERE {where} "
+            "ORDER BY p.person_id LIMIT %s", [*params, limit])
 
 
 async def grpc_calls(addr: str, communities: list[str], page_size: int, explicit_path: bool,
@@ -311,7 +311,7 @@ async def sql_calls(url: str, communities: list[str], page_size: int, explicit_p
             if time.perf_counter() > deadline:
                 break
             # page_size + 1: the service fetches one row more to learn whether a next page exists
-            sql, params = list_sql(c if explicit_path else "/", page_size + 1)
+            sql, params = list_sql(c, page_size + 1)  # the service uses the scope either way
             t0 = time.perf_counter()
             await conn.execute("SELECT set_config('cdsp.scope', %s, true), "
                                "set_config('cdsp.actor', %s, true)", [c + "%", "bench-worker"])
@@ -323,7 +323,7 @@ async def sql_calls(url: str, communities: list[str], page_size: int, explicit_p
 
 
 def explain(url: str, community: str, explicit_path: bool, page_size: int) -> list[str]:
-    sql, params = list_sql(community if explicit_path else "/", page_size)
+    sql, params = list_sql(community, page_size)
     with psycopg.connect(url) as conn:
         conn.execute("SELECT set_config('cdsp.scope', %s, true)", [community + "%"])
         plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params).fetchall()

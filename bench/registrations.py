@@ -49,7 +49,7 @@ from common import (
 import devstack
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1 import registry_pb2_grpc
-from registry.adapters import store
+from registry.adapters import person_store
 from registry.domain import events
 from registry.domain.person import DEFAULT_PRIORITY_GROUPS
 from registry.entrypoints.mapping import person_from_proto
@@ -59,7 +59,7 @@ from runtime.grpc_client import aio_channel
 LEVELS = (1, 8, 64)
 TARGET_PER_S = 1500.0
 HOUSEHOLDS = 64
-INSERT_PERSON = (f"INSERT INTO persons (person_id, {store._COLUMNS}) "
+INSERT_PERSON = (f"INSERT INTO persons (person_id, {person_store._COLUMNS}) "
                  f"VALUES ({', '.join(['%s'] * 23)}) RETURNING created_at")
 INSERT_OUTBOX = ("INSERT INTO outbox (event_id, topic, record_key, event_type, envelope) "
                  "VALUES (%s, %s, %s, %s, %s)")
@@ -154,7 +154,7 @@ def prepared_rows(households: list[tuple[str, str, int]], ids: ResidentIds, n: i
         env = build_envelope(events.person_registered(p, income), aggregate_type="person",
                              aggregate_id=p.person_id, version=1, jurisdiction_path=path,
                              producer=REGISTRY, actor=subject, request_id=uuid.uuid4().hex)
-        rows.append(Prepared([p.person_id, *store._person_values(p)],
+        rows.append(Prepared([p.person_id, *person_store._person_values(p)],
                              (env.event_id, "cdsp.registry.v1", p.person_id, env.event_type,
                               env.SerializeToString())))
     return rows

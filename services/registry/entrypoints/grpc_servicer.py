@@ -11,7 +11,8 @@ import grpc
 from cdsp.common.v1 import common_pb2
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1 import registry_pb2_grpc
-from registry.adapters.store import PersonFilter, PersonView
+from registry.adapters.person_queries import PersonFilter
+from registry.adapters.person_store import PersonView
 from registry.config import Registry
 from registry.entrypoints import mapping
 from registry.service import households, jurisdictions, persons, queries

@@ -8,7 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from cdsp.common.v1 import common_pb2
 from cdsp.registry.v1 import registry_pb2 as pb
-from registry.adapters.store import PersonView
+from registry.adapters.person_store import PersonView
 from registry.domain.contact import Guardian, Liaison
 from registry.domain.household import Household, Jurisdiction
 from registry.domain.person import Need, Person
@@ -50,46 +50,50 @@ def person_from_proto(m: pb.Person) -> Person:
 
 
 def person_to_proto(view: PersonView, full_identity: bool) -> pb.Person:
+    """Lists map up to 500 of these per call, so this builds the message in one constructor
+    call (sub-messages included) rather than field by field."""
     p = view.person
-    m = pb.Person(
-        person_id=p.person_id,
-        name=p.name,
-        resident_id=p.resident_id if full_identity else mask_resident_id(p.resident_id),
-        sex=p.sex,  # type: ignore[arg-type]
-        birth_date=common_pb2.Date(year=p.birth_date.year, month=p.birth_date.month,
-                                   day=p.birth_date.day),
-        category=p.category,  # type: ignore[arg-type]
-        grade=p.grade,
-        certificate_number=(p.certificate_number if full_identity or not p.certificate_number
-                            else mask_resident_id(p.certificate_number)),
-        certified=p.certified,
-        household_id=p.household_id,
-        household_monthly_income_fen=view.household_income_fen,
-        address=view.address,
-        grid_code=view.grid_code,
-        jurisdiction_path=p.jurisdiction_path,
-        phone=p.phone,
-        preferred_channel=p.preferred_channel,  # type: ignore[arg-type]
-        living_situation=p.living_situation,  # type: ignore[arg-type]
-        priority_groups=p.priority_groups,
-        needs=[pb.Need(code=n.code, description=n.description) for n in p.needs],
-        service_history=[pb.ServiceRecord(occurred_at=timestamp(at), kind=kind,
-                                          description=desc, provider=provider)
-                         for at, kind, desc, provider in view.service_history],
-        status=p.status,  # type: ignore[arg-type]
-        archive_reason=p.archive_reason,  # type: ignore[arg-type]
-        last_verified_at=timestamp(p.last_verified_at),
-        created_at=timestamp(p.created_at),
-        updated_at=timestamp(p.updated_at),
-        version=p.version,
-    )
+    born = p.birth_date
+    fields: dict[str, object] = {
+        "person_id": p.person_id,
+        "name": p.name,
+        "resident_id": p.resident_id if full_identity else mask_resident_id(p.resident_id),
+        "sex": p.sex,
+        "birth_date": common_pb2.Date(year=born.year, month=born.month, day=born.day),
+        "category": p.category,
+        "grade": p.grade,
+        "certificate_number": (p.certificate_number if full_identity or not p.certificate_number
+                               else mask_resident_id(p.certificate_number)),
+        "certified": p.certified,
+        "household_id": p.household_id,
+        "household_monthly_income_fen": view.household_income_fen,
+        "address": view.address,
+        "grid_code": view.grid_code,
+        "jurisdiction_path": p.jurisdiction_path,
+        "phone": p.phone,
+        "preferred_channel": p.preferred_channel,
+        "living_situation": p.living_situation,
+        "priority_groups": p.priority_groups,
+        "needs": [pb.Need(code=n.code, description=n.description) for n in p.needs],
+        "status": p.status,
+        "archive_reason": p.archive_reason,
+        "last_verified_at": timestamp(p.last_verified_at),
+        "created_at": timestamp(p.created_at),
+        "updated_at": timestamp(p.updated_at),
+        "version": p.version,
+    }
+    if view.service_history:
+        fields["service_history"] = [
+            pb.ServiceRecord(occurred_at=timestamp(at), kind=kind, description=desc,
+                             provider=provider)
+            for at, kind, desc, provider in view.service_history]
     if p.guardian:
-        m.guardian.CopyFrom(pb.Guardian(name=p.guardian.name, phone=p.guardian.phone,
-                                        relation=p.guardian.relation))
+        fields["guardian"] = pb.Guardian(name=p.guardian.name, phone=p.guardian.phone,
+                                         relation=p.guardian.relation)
     if p.liaison:
-        m.liaison.CopyFrom(pb.Liaison(worker_id=p.liaison.worker_id, name=p.liaison.name,
-                                      phone=p.liaison.phone))
-    return m
+        fields["liaison"] = pb.Liaison(worker_id=p.liaison.worker_id, name=p.liaison.name,
+                                       phone=p.liaison.phone)
+    return pb.Person(**fields)  # type: ignore[arg-type]
 
 
 def jurisdiction_to_proto(j: Jurisdiction) -> pb.Jurisdiction:

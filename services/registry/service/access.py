@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from registry.adapters import store
+from registry.adapters import person_store, places_store
 from registry.domain.household import Household
 from runtime.auth import Caller, is_valid_path
 from runtime.db import UnitOfWork
@@ -44,12 +44,12 @@ def subtrees(caller: Caller, path: str) -> list[str]:
 
 
 async def load_person(uow: UnitOfWork, person_id: str, lock: bool = False,
-                      history: bool = True) -> store.PersonView:
+                      history: bool = True) -> person_store.PersonView:
     require_uuid(person_id, "person_id")
-    view = await store.get_person(uow, person_id, lock=lock, history=history)
+    view = await person_store.get_person(uow, person_id, lock=lock, history=history)
     if view is not None:
         return view
-    if await store.person_jurisdiction_anywhere(uow, person_id) is not None:
+    if await person_store.person_jurisdiction_anywhere(uow, person_id) is not None:
         raise PermissionDenied("that person is outside your jurisdictions")
     raise NotFound(f"no person {person_id}")
 
@@ -57,9 +57,9 @@ async def load_person(uow: UnitOfWork, person_id: str, lock: bool = False,
 async def load_household(uow: UnitOfWork, household_id: str, lock: bool = False,
                          field: str = "household_id") -> Household:
     require_uuid(household_id, field)
-    household = await store.get_household(uow, household_id, lock=lock)
+    household = await places_store.get_household(uow, household_id, lock=lock)
     if household is not None:
         return household
-    if await store.household_jurisdiction_anywhere(uow, household_id) is not None:
+    if await places_store.household_jurisdiction_anywhere(uow, household_id) is not None:
         raise PermissionDenied("that household is outside your jurisdictions")
     raise NotFound(f"no household {household_id}")

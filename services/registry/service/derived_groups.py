@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from registry.adapters import store
+from registry.adapters import person_store
 from registry.config import Registry
 from registry.domain import events
 from registry.domain.person import (
@@ -49,7 +49,7 @@ async def refresh_derived_groups(reg: Registry, today: date | None = None) -> in
     for start in range(0, len(candidates), BATCH):
         async with reg.db.unit_of_work(SYSTEM) as uow:
             for person_id in candidates[start:start + BATCH]:
-                view = await store.get_person(uow, person_id, lock=True, history=False)
+                view = await person_store.get_person(uow, person_id, lock=True, history=False)
                 if view is None:
                     continue
                 person = view.person
@@ -59,7 +59,7 @@ async def refresh_derived_groups(reg: Registry, today: date | None = None) -> in
                     continue
                 person.priority_groups = groups
                 person.version += 1
-                await store.update_person(uow, person)
+                await person_store.update_person(uow, person)
                 uow.record(events.person_updated(person, view.household_income_fen,
                                                  ["priority_groups"]),
                            aggregate_type="person", aggregate_id=person.person_id,

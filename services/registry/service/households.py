@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from registry.adapters import store
+from registry.adapters import places_store
 from registry.config import Registry
 from registry.domain import events
 from registry.domain.household import GRID, Household
@@ -26,14 +26,14 @@ async def create_household(reg: Registry, caller: Caller, grid_code: str, addres
                            income_fen: int) -> tuple[Household, list[str]]:
     caller.require_role(*WRITE_ROLES)
     async with reg.db.unit_of_work(caller) as uow:
-        grid = await store.get_jurisdiction(uow, grid_code)
+        grid = await places_store.get_jurisdiction(uow, grid_code)
         if grid is None or grid.level != GRID:
             raise InvalidArgument([FieldViolation("grid_code", "must be an existing grid")])
         caller.require_scope(grid.path, "that grid")
         household = Household(str(uuid.uuid4()), grid_code, grid.path, address.strip(),
                               income_fen)
         household.validate()
-        await store.insert_household(uow, household)
+        await places_store.insert_household(uow, household)
         _record(uow, household)
     return household, []
 
@@ -43,7 +43,7 @@ async def get_household(reg: Registry, caller: Caller, household_id: str
     caller.require_role(*READ_ROLES)
     async with reg.db.unit_of_work(caller) as uow:
         household = await load_household(uow, household_id)
-        return household, await store.household_members(uow, household.household_id)
+        return household, await places_store.household_members(uow, household.household_id)
 
 
 async def update_household(reg: Registry, caller: Caller, household_id: str,
@@ -64,7 +64,7 @@ async def update_household(reg: Registry, caller: Caller, household_id: str,
         household.address = household.address.strip()
         household.validate()
         household.version += 1
-        await store.update_household(uow, household)
-        members = await store.household_members(uow, household.household_id)
+        await places_store.update_household(uow, household)
+        members = await places_store.household_members(uow, household.household_id)
         _record(uow, household)
     return household, members

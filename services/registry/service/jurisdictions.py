@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.adapters import store
+from registry.adapters import places_store
 from registry.config import Registry
 from registry.domain.household import CITY, Jurisdiction
 from registry.service.access import ADMIN_ROLES
@@ -22,7 +22,7 @@ async def create_jurisdiction(reg: Registry, caller: Caller, code: str, name: st
     async with reg.db.unit_of_work(caller) as uow:
         parent = None
         if parent_code:
-            parent = await store.get_jurisdiction(uow, parent_code)
+            parent = await places_store.get_jurisdiction(uow, parent_code)
             if parent is None:
                 raise InvalidArgument([FieldViolation("parent_code", "no such jurisdiction")])
         Jurisdiction.validate_new(code, name, level, parent, living_standard_fen)
@@ -30,7 +30,7 @@ async def create_jurisdiction(reg: Registry, caller: Caller, code: str, name: st
         caller.require_scope(path, "the new jurisdiction")
         jurisdiction = Jurisdiction(code, name.strip(), level, parent_code, path,
                                     living_standard_fen)
-        if not await store.insert_jurisdiction(uow, jurisdiction):
+        if not await places_store.insert_jurisdiction(uow, jurisdiction):
             raise AlreadyExists(f"jurisdiction {code} already exists")
         return jurisdiction
 
@@ -43,7 +43,7 @@ def visible(caller: Caller, path: str) -> bool:
 
 async def get_jurisdiction(reg: Registry, caller: Caller, code: str) -> Jurisdiction:
     async with reg.db.unit_of_work(caller) as uow:
-        jurisdiction = await store.get_jurisdiction(uow, code)
+        jurisdiction = await places_store.get_jurisdiction(uow, code)
     if jurisdiction is None:
         raise NotFound(f"no jurisdiction {code!r}")
     if not visible(caller, jurisdiction.path):
@@ -55,11 +55,11 @@ async def list_jurisdictions(reg: Registry, caller: Caller, parent_code: str
                              ) -> list[Jurisdiction]:
     async with reg.db.unit_of_work(caller) as uow:
         if not parent_code:
-            return await store.jurisdictions_at(uow, caller.scopes)
-        parent = await store.get_jurisdiction(uow, parent_code)
+            return await places_store.jurisdictions_at(uow, caller.scopes)
+        parent = await places_store.get_jurisdiction(uow, parent_code)
         if parent is None:
             raise NotFound(f"no jurisdiction {parent_code!r}")
         if not visible(caller, parent.path):
             raise PermissionDenied("that jurisdiction is outside yours")
-        children = await store.child_jurisdictions(uow, parent_code)
+        children = await places_store.child_jurisdictions(uow, parent_code)
     return [j for j in children if visible(caller, j.path)]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg.errors import UniqueViolation
 
-from registry.adapters import store
+from registry.adapters import person_store
 from registry.config import Registry
 from registry.domain import events
 from registry.domain.person import ARCHIVED, DECEASED, MOVED_OUT, UPDATABLE, Person
@@ -27,7 +27,7 @@ def _record_person(uow: UnitOfWork, person: Person, payload: object) -> None:
                jurisdiction_path=person.jurisdiction_path)
 
 
-async def register_person(reg: Registry, caller: Caller, person: Person) -> store.PersonView:
+async def register_person(reg: Registry, caller: Caller, person: Person) -> person_store.PersonView:
     caller.require_role(*WRITE_ROLES)
     person.person_id = str(uuid.uuid4())
     person.validate(reg.today(), reg.priority_groups)
@@ -37,18 +37,18 @@ async def register_person(reg: Registry, caller: Caller, person: Person) -> stor
         person.version = 1
         person.last_verified_at = datetime.now(UTC)  # registration is a full check
         try:
-            person.created_at = person.updated_at = await store.insert_person(uow, person)
+            person.created_at = person.updated_at = await person_store.insert_person(uow, person)
         except UniqueViolation:
             raise AlreadyExists(f"resident ID {mask_resident_id(person.resident_id)} is already "
                                 "registered (one file per person)") from None
         _record_person(uow, person, events.person_registered(person,
                                                              household.monthly_income_fen))
-    return store.PersonView(person, household.monthly_income_fen, household.address,
+    return person_store.PersonView(person, household.monthly_income_fen, household.address,
                             household.grid_code, [])
 
 
 async def update_person(reg: Registry, caller: Caller, incoming: Person, mask: list[str],
-                        expected_version: int) -> store.PersonView:
+                        expected_version: int) -> person_store.PersonView:
     caller.require_role(*WRITE_ROLES)
     unknown = sorted(set(mask) - set(UPDATABLE))
     if not mask or unknown:
@@ -74,7 +74,7 @@ async def update_person(reg: Registry, caller: Caller, incoming: Person, mask: l
         if not changed:
             return await load_person(uow, current.person_id)
         updated.version += 1
-        await store.update_person(uow, updated)
+        await person_store.update_person(uow, updated)
         _record_person(uow, updated, events.person_updated(updated, income, changed))
         if "needs" in changed:
             _record_person(uow, updated, events.needs_changed(current, updated))
@@ -82,7 +82,7 @@ async def update_person(reg: Registry, caller: Caller, incoming: Person, mask: l
 
 
 async def archive_person(reg: Registry, caller: Caller, person_id: str, reason: int,
-                         expected_version: int) -> store.PersonView:
+                         expected_version: int) -> person_store.PersonView:
     caller.require_role(*WRITE_ROLES)
     if reason not in (MOVED_OUT, DECEASED):
         raise InvalidArgument([FieldViolation("reason", "must be moved out or deceased")])
@@ -93,13 +93,13 @@ async def archive_person(reg: Registry, caller: Caller, person_id: str, reason: 
         person.require_version(expected_version)
         person.status, person.archive_reason = ARCHIVED, reason
         person.version += 1
-        await store.update_person(uow, person, archived=True)
+        await person_store.update_person(uow, person, archived=True)
         _record_person(uow, person, events.person_archived(person))
         return await load_person(uow, person_id)
 
 
 async def record_verification(reg: Registry, caller: Caller, person_id: str,
-                              verified_at: datetime | None, note: str) -> store.PersonView:
+                              verified_at: datetime | None, note: str) -> person_store.PersonView:
     caller.require_role(*WRITE_ROLES)
     now = datetime.now(UTC)
     at = verified_at or now
@@ -118,15 +118,15 @@ async def record_verification(reg: Registry, caller: Caller, person_id: str,
         person.require_active()
         person.last_verified_at = max(at, person.last_verified_at or at)
         person.version += 1
-        await store.update_person(uow, person)
-        await store.add_service_record(uow, person, at, "verification", note, caller.subject)
+        await person_store.update_person(uow, person)
+        await person_store.add_service_record(uow, person, at, "verification", note, caller.subject)
         _record_person(uow, person, events.verification_recorded(person, at, caller.subject))
         return await load_person(uow, person_id)
 
 
 async def add_service_record(reg: Registry, caller: Caller, person_id: str,
                              occurred_at: datetime | None, kind: str, description: str,
-                             provider: str) -> store.PersonView:
+                             provider: str) -> person_store.PersonView:
     caller.require_role(*WRITE_ROLES)
     now = datetime.now(UTC)
     at = occurred_at or now
@@ -142,6 +142,6 @@ async def add_service_record(reg: Registry, caller: Caller, person_id: str,
     async with reg.db.unit_of_work(caller) as uow:
         view = await load_person(uow, person_id, history=False)
         view.person.require_active()
-        await store.add_service_record(uow, view.person, at, kind.strip(), description,
+        await person_store.add_service_record(uow, view.person, at, kind.strip(), description,
                                        provider or caller.subject)
         return await load_person(uow, person_id)

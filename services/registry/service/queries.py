@@ -6,7 +6,7 @@ import base64
 import binascii
 from datetime import UTC, datetime
 
-from registry.adapters import store
+from registry.adapters import person_queries, person_store
 from registry.config import Registry
 from registry.domain.verification import verified_since_cutoff
 from registry.service.access import READ_ROLES, load_person, require_uuid, subtrees
@@ -40,7 +40,10 @@ def decode_page_token(token: str) -> str:
                               ) from None
 
 
-def next_page(rows: list[store.PersonView], limit: int) -> tuple[list[store.PersonView], str]:
+Rows = list[person_store.PersonView]
+
+
+def next_page(rows: Rows, limit: int) -> tuple[Rows, str]:
     """Rows were fetched with limit + 1: the extra row only tells that another page exists."""
     if len(rows) <= limit:
         return rows, ""
@@ -48,32 +51,32 @@ def next_page(rows: list[store.PersonView], limit: int) -> tuple[list[store.Pers
     return rows, base64.urlsafe_b64encode(rows[-1].person.person_id.encode()).decode().rstrip("=")
 
 
-async def get_person(reg: Registry, caller: Caller, person_id: str) -> store.PersonView:
+async def get_person(reg: Registry, caller: Caller, person_id: str) -> person_store.PersonView:
     caller.require_role(*READ_ROLES)
     async with reg.db.unit_of_work(caller) as uow:
         return await load_person(uow, person_id)
 
 
-async def list_persons(reg: Registry, caller: Caller, f: store.PersonFilter, size: int,
-                       token: str) -> tuple[list[store.PersonView], str]:
+async def list_persons(reg: Registry, caller: Caller, f: person_queries.PersonFilter, size: int,
+                       token: str) -> tuple[list[person_store.PersonView], str]:
     caller.require_role(*READ_ROLES)
     f.paths = subtrees(caller, f.paths[0] if f.paths else "")
     limit = page_size(size)
     after = decode_page_token(token)
     async with reg.db.unit_of_work(caller) as uow:
-        rows = await store.list_persons(uow, f, after, limit + 1)
+        rows = await person_queries.list_persons(uow, f, after, limit + 1)
     return next_page(rows, limit)
 
 
 async def list_overdue(reg: Registry, caller: Caller, path: str, as_of: datetime | None,
-                       size: int, token: str) -> tuple[list[store.PersonView], str]:
+                       size: int, token: str) -> tuple[list[person_store.PersonView], str]:
     caller.require_role(*READ_ROLES)
     paths = subtrees(caller, path)
     limit = page_size(size)
     after = decode_page_token(token)
     cutoff = verified_since_cutoff(as_of or datetime.now(UTC), reg.tz)
     async with reg.db.unit_of_work(caller) as uow:
-        rows = await store.list_overdue(uow, paths, cutoff, after, limit + 1)
+        rows = await person_queries.list_overdue(uow, paths, cutoff, after, limit + 1)
     return next_page(rows, limit)
 
 
@@ -81,5 +84,5 @@ async def statistics(reg: Registry, caller: Caller, path: str) -> tuple[str, dic
     caller.require_role(*READ_ROLES)
     paths = subtrees(caller, path)
     async with reg.db.unit_of_work(caller) as uow:
-        figures = await store.statistics(uow, paths)
+        figures = await person_queries.statistics(uow, paths)
     return ",".join(paths), figures

@@ -1,0 +1,110 @@
+"""SQL for lists and figures over person records: filters, cursor pages, overdue checks, counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from registry.adapters.person_store import _FROM, _P, PersonView, _person
+from runtime.db import UnitOfWork
+
+# ---------------------------------------------------------------- lists and figures
+
+def in_subtrees(paths: list[str], column: str = "p.jurisdiction_path") -> tuple[str, list[Any]]:
+    """SQL for "under one of these paths" that can use the path index.
+
+    Under FORCE ROW LEVEL SECURITY PostgreSQL evaluates the policy before any condition that is
+    not leakproof, so a LIKE here would turn every list into a sequential scan. The pattern
+    comparison operators ~>=~ and ~<~ are leakproof and match the text_pattern_ops index: a path
+    ends with '/', and '0' is the character after '/', so [path, path[:-1] + '0') is the subtree.
+    """
+    clause = " OR ".join(f"({column} ~>=~ %s AND {column} ~<~ %s)" for _ in paths)
+    params: list[Any] = []
+    for path in paths:
+        params += [path, path[:-1] + "0"]
+    return f"({clause})", params
+
+
+@dataclass
+class PersonFilter:
+    paths: list[str]
+    category: int = 0
+    grade: int = 0
+    priority_group: str = ""
+    certified: bool | None = None
+    living_alone: bool | None = None
+    need_code: str = ""
+    include_archived: bool = False
+
+
+def _where(f: PersonFilter) -> tuple[str, list[Any]]:
+    subtree, params = in_subtrees(f.paths)
+    clauses = [subtree]
+    if not f.include_archived:
+        clauses.append("p.status = 1")
+    if f.category:
+        clauses.append("p.category = %s")
+        params.append(f.category)
+    if f.grade:
+        clauses.append("p.grade = %s")
+        params.append(f.grade)
+    if f.priority_group:
+        clauses.append("p.priority_groups @> ARRAY[%s]::text[]")
+        params.append(f.priority_group)
+    if f.certified is not None:
+        clauses.append("p.certified = %s")
+        params.append(f.certified)
+    if f.living_alone is not None:
+        clauses.append("(p.living_situation = 1) = %s")
+        params.append(f.living_alone)
+    if f.need_code:
+        clauses.append("p.need_codes @> ARRAY[%s]::text[]")
+        params.append(f.need_code)
+    return " AND ".join(clauses), params
+
+
+async def list_persons(uow: UnitOfWork, f: PersonFilter, after: str, limit: int
+                       ) -> list[PersonView]:
+    where, params = _where(f)
+    if after:
+        where += " AND p.person_id > %s"
+        params.append(after)
+    rows = await uow.fetchall(f"SELECT {_P} {_FROM} WHERE {where} ORDER BY p.person_id LIMIT %s",
+                              [*params, limit])
+    return [_person(r) for r in rows]
+
+
+async def list_overdue(uow: UnitOfWork, paths: list[str], due_since: datetime, after: str,
+                       limit: int) -> list[PersonView]:
+    """Active persons not verified since `due_since` (the start of the month now due)."""
+    subtree, params = in_subtrees(paths)
+    params.append(due_since)
+    extra = ""
+    if after:
+        extra = " AND p.person_id > %s"
+        params.append(after)
+    rows = await uow.fetchall(
+        f"SELECT {_P} {_FROM} WHERE {subtree} AND p.status = 1 "
+        f"AND (p.last_verified_at IS NULL OR p.last_verified_at < %s){extra} "
+        "ORDER BY p.person_id LIMIT %s", [*params, limit])
+    return [_person(r) for r in rows]
+
+
+async def statistics(uow: UnitOfWork, paths: list[str]) -> dict[str, Any]:
+    """Counts of active persons under `paths`: totals, and by category, grade and group."""
+    subtree, params = in_subtrees(paths, "jurisdiction_path")
+    scope = f"{subtree} AND status = 1"
+    totals = await uow.fetchone(
+        "SELECT count(*), count(*) FILTER (WHERE certified), "
+        f"count(*) FILTER (WHERE living_situation = 1) FROM persons WHERE {scope}", params)
+    assert totals is not None
+    groups = {}
+    for name, expr in (("category", "category"), ("grade", "grade"),
+                       ("group", "unnest(priority_groups)")):
+        groups[name] = [tuple(r) for r in await uow.fetchall(
+            f"SELECT {expr} AS k, count(*) FROM persons WHERE {scope} GROUP BY k ORDER BY k",
+            params)]
+    return {"persons": totals[0], "certified": totals[1], "uncertified": totals[0] - totals[1],
+            "living_alone": totals[2], "by_category": groups["category"],
+            "by_grade": groups["grade"], "by_group": groups["group"]}

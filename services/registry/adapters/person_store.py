@@ -1,0 +1,116 @@
+"""SQL for person records and their service history, inside the caller's unit of work (so
+row-level security limits it to the caller's jurisdictions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from registry.domain.contact import Guardian, Liaison
+from registry.domain.person import Need, Person
+from runtime.auth import SYSTEM
+from runtime.db import UnitOfWork
+
+# ---------------------------------------------------------------- persons
+
+@dataclass
+class PersonView:
+    """A person with what the record shows from the household and the service history."""
+
+    person: Person
+    household_income_fen: int
+    address: str
+    grid_code: str
+    service_history: list[tuple[datetime, str, str, str]]
+
+
+_P = ("p.person_id::text, p.name, p.resident_id, p.category, p.grade, p.certified, "
+      "coalesce(p.certificate_number, ''), p.household_id::text, p.jurisdiction_path, p.phone, "
+      "p.preferred_channel, p.guardian, p.liaison, p.living_situation, p.priority_groups, "
+      "p.needs, p.sex, p.birth_date, p.status, p.archive_reason, p.last_verified_at, "
+      "p.created_at, p.updated_at, p.version, h.monthly_income_fen, h.address, h.grid_code")
+_FROM = "FROM persons p JOIN households h ON h.household_id = p.household_id"
+
+
+def _person(row: Any) -> PersonView:
+    guardian = Guardian(**row[11]) if row[11] else None
+    liaison = Liaison(**row[12]) if row[12] else None
+    person = Person(
+        person_id=row[0], name=row[1], resident_id=row[2], category=row[3], grade=row[4],
+        certified=row[5], certificate_number=row[6], household_id=row[7],
+        jurisdiction_path=row[8], phone=row[9], preferred_channel=row[10], guardian=guardian,
+        liaison=liaison, living_situation=row[13], priority_groups=list(row[14]),
+        needs=[Need(**n) for n in row[15]], sex=row[16], birth_date=row[17], status=row[18],
+        archive_reason=row[19], last_verified_at=row[20], created_at=row[21],
+        updated_at=row[22], version=row[23])
+    return PersonView(person, row[24], row[25], row[26], [])
+
+
+async def get_person(uow: UnitOfWork, person_id: str, lock: bool = False,
+                     history: bool = True) -> PersonView | None:
+    row = await uow.fetchone(f"SELECT {_P} {_FROM} WHERE p.person_id = %s"
+                             + (" FOR UPDATE OF p" if lock else ""), [person_id])
+    if row is None:
+        return None
+    view = _person(row)
+    if history:
+        view.service_history = [tuple(r) for r in await uow.fetchall(  # type: ignore[misc]
+            "SELECT occurred_at, kind, description, provider FROM service_records "
+            "WHERE person_id = %s ORDER BY occurred_at DESC LIMIT 20", [person_id])]
+    return view
+
+
+async def person_jurisdiction_anywhere(uow: UnitOfWork, person_id: str) -> str | None:
+    """Where a person is filed, looked up outside the caller's scope (the path only), so that a
+    person outside it is reported as PERMISSION_DENIED rather than NOT_FOUND."""
+    await uow.with_scope(SYSTEM)
+    try:
+        row = await uow.fetchone("SELECT jurisdiction_path FROM persons WHERE person_id = %s",
+                                 [person_id])
+    finally:
+        await uow.with_scope(uow.caller)
+    return row[0] if row else None
+
+
+def _person_values(p: Person) -> list[Any]:
+    return [p.name, p.resident_id, p.sex, p.birth_date, p.category, p.grade, p.certified,
+            p.certificate_number or None, p.household_id, p.jurisdiction_path, p.phone,
+            p.preferred_channel, Jsonb(p.guardian.__dict__) if p.guardian else None,
+            Jsonb(p.liaison.__dict__ if p.liaison else {}), p.living_situation,
+            p.priority_groups, Jsonb([n.__dict__ for n in p.needs]), p.need_codes, p.status,
+            p.archive_reason, p.last_verified_at, p.version]
+
+
+_COLUMNS = ("name, resident_id, sex, birth_date, category, grade, certified, certificate_number, "
+            "household_id, jurisdiction_path, phone, preferred_channel, guardian, liaison, "
+            "living_situation, priority_groups, needs, need_codes, status, archive_reason, "
+            "last_verified_at, version")
+
+
+async def insert_person(uow: UnitOfWork, p: Person) -> datetime:
+    row = await uow.fetchone(
+        f"INSERT INTO persons (person_id, {_COLUMNS}) VALUES ({', '.join(['%s'] * 23)}) "
+        "RETURNING created_at", [p.person_id, *_person_values(p)])
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
+async def update_person(uow: UnitOfWork, p: Person, archived: bool = False) -> datetime:
+    assignments = ", ".join(f"{c.strip()} = %s" for c in _COLUMNS.split(","))
+    row = await uow.fetchone(
+        f"UPDATE persons SET {assignments}, updated_at = now()"
+        + (", archived_at = now()" if archived else "")
+        + " WHERE person_id = %s RETURNING updated_at", [*_person_values(p), p.person_id])
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
+async def add_service_record(uow: UnitOfWork, p: Person, occurred_at: datetime, kind: str,
+                             description: str, provider: str) -> None:
+    await uow.execute(
+        "INSERT INTO service_records (person_id, jurisdiction_path, occurred_at, kind, "
+        "description, provider) VALUES (%s, %s, %s, %s, %s, %s)",
+        [p.person_id, p.jurisdiction_path, occurred_at, kind, description, provider])
