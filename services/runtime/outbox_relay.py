@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 from datetime import UTC, datetime
@@ -31,7 +32,9 @@ from runtime.metrics import (
 log = logging.getLogger("cdsp.outbox")
 RELAY_LOCK_KEY = 0x0CD5_0002
 RETENTION = "7 days"
-LINGER_S = 0.005         # after a wake-up, let a few more commits join the batch
+# After a wake-up, let more commits join the batch: fewer relay rounds under load, for at most
+# this much more latency.
+LINGER_S = float(os.environ.get("CDSP_OUTBOX_LINGER_MS", "5")) / 1000
 BACKLOG_EVERY_S = 5.0    # how often the backlog gauges are refreshed
 
 
