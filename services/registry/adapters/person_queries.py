@@ -8,23 +8,9 @@ from typing import Any
 
 from registry.adapters.person_store import _FROM, _P, PersonView, _person
 from runtime.db import UnitOfWork
+from runtime.sql import in_subtrees
 
 # ---------------------------------------------------------------- lists and figures
-
-def in_subtrees(paths: list[str], column: str = "p.jurisdiction_path") -> tuple[str, list[Any]]:
-    """SQL for "under one of these paths" that can use the path index.
-
-    Under FORCE ROW LEVEL SECURITY PostgreSQL evaluates the policy before any condition that is
-    not leakproof, so a LIKE here would turn every list into a sequential scan. The pattern
-    comparison operators ~>=~ and ~<~ are leakproof and match the text_pattern_ops index: a path
-    ends with '/', and '0' is the character after '/', so [path, path[:-1] + '0') is the subtree.
-    """
-    clause = " OR ".join(f"({column} ~>=~ %s AND {column} ~<~ %s)" for _ in paths)
-    params: list[Any] = []
-    for path in paths:
-        params += [path, path[:-1] + "0"]
-    return f"({clause})", params
-
 
 @dataclass
 class PersonFilter:
@@ -39,7 +25,7 @@ class PersonFilter:
 
 
 def _where(f: PersonFilter) -> tuple[str, list[Any]]:
-    subtree, params = in_subtrees(f.paths)
+    subtree, params = in_subtrees(f.paths, "p.jurisdiction_path")
     clauses = [subtree]
     if not f.include_archived:
         clauses.append("p.status = 1")
@@ -78,7 +64,7 @@ async def list_persons(uow: UnitOfWork, f: PersonFilter, after: str, limit: int
 async def list_overdue(uow: UnitOfWork, paths: list[str], due_since: datetime, after: str,
                        limit: int) -> list[PersonView]:
     """Active persons not verified since `due_since` (the start of the month now due)."""
-    subtree, params = in_subtrees(paths)
+    subtree, params = in_subtrees(paths, "p.jurisdiction_path")
     params.append(due_since)
     extra = ""
     if after:

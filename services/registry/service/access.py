@@ -3,13 +3,11 @@ missing or outside the caller's jurisdictions."""
 
 from __future__ import annotations
 
-import uuid
-
 from registry.adapters import person_store, places_store
 from registry.domain.household import Household
-from runtime.auth import Caller, is_valid_path
 from runtime.db import UnitOfWork
-from runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from runtime.errors import NotFound, PermissionDenied
+from runtime.inputs import require_uuid
 
 WRITE_ROLES = ("grid_worker", "community_worker", "social_worker", "street_admin",
                "district_admin", "city_admin")
@@ -17,30 +15,6 @@ READ_ROLES = (*WRITE_ROLES, "family_doctor", "service")
 ADMIN_ROLES = ("street_admin", "district_admin", "city_admin")
 # Roles that see resident ID and certificate numbers in full; the others get them masked.
 FULL_IDENTITY_ROLES = WRITE_ROLES
-
-
-def require_uuid(value: str, field: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError):
-        raise InvalidArgument([FieldViolation(field, "must be a UUID")]) from None
-
-
-def require_path(value: str, field: str = "jurisdiction_path") -> str:
-    if not is_valid_path(value):
-        raise InvalidArgument([FieldViolation(field, "must look like /3505/350502/ "
-                                                     "(codes between slashes)")])
-    return value
-
-
-def subtrees(caller: Caller, path: str) -> list[str]:
-    """The subtrees a list or count covers: `path` (inside the caller's scope), or all of the
-    caller's jurisdictions when it is empty."""
-    if not path:
-        return list(caller.scopes)
-    require_path(path)
-    caller.require_scope(path, "that jurisdiction")
-    return [path]
 
 
 async def load_person(uow: UnitOfWork, person_id: str, lock: bool = False,

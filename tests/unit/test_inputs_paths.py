@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from registry.service.access import require_path, require_uuid, subtrees
 from runtime.auth import Caller
 from runtime.errors import InvalidArgument, PermissionDenied
+from runtime.inputs import require_path, require_uuid, subtrees
 
 CALLER = Caller(subject="w-001", role="grid_worker", scopes=("/3505/350502/",))
 
