@@ -20,6 +20,15 @@ def registry(stack: devstack.Stack) -> Iterator[str]:
         devstack.stop_service(stack, "registry")
 
 
+@pytest.fixture(scope="session")
+def aid(stack: devstack.Stack, registry: str) -> Iterator[str]:
+    """The aid service, consuming the registry's events into its projection."""
+    devstack.start_service(stack, "aid", {"CDSP_SHUTDOWN_GRACE_S": "5"})
+    yield stack.grpc_addr("aid")
+    if "aid" in stack.procs:
+        devstack.stop_service(stack, "aid")
+
+
 @pytest.fixture
 def tree(registry: str) -> Tree:
     return make_tree(registry)

@@ -18,6 +18,7 @@ from registry.entrypoints import mapping
 from registry.service import households, jurisdictions, persons, queries
 from registry.service.access import FULL_IDENTITY_ROLES
 from runtime.auth import current_caller
+from runtime.timestamps import from_timestamp
 
 Ctx: TypeAlias = grpc.aio.ServicerContext
 
@@ -106,7 +107,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
                                  ) -> pb.Person:
         view = await persons.record_verification(
             self.reg, current_caller(), request.person_id,
-            mapping.optional_time(request.verified_at, request.HasField("verified_at")),
+            from_timestamp(request.verified_at, request.HasField("verified_at")),
             request.note)
         return _person(view)
 
@@ -114,7 +115,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
                                        context: Ctx) -> pb.ListPersonsResponse:
         rows, token = await queries.list_overdue(
             self.reg, current_caller(), request.jurisdiction_path,
-            mapping.optional_time(request.as_of, request.HasField("as_of")),
+            from_timestamp(request.as_of, request.HasField("as_of")),
             request.page_size, request.page_token)
         return pb.ListPersonsResponse(persons=[_person(v) for v in rows], next_page_token=token)
 
@@ -123,7 +124,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         r = request.record
         view = await persons.add_service_record(
             self.reg, current_caller(), request.person_id,
-            mapping.optional_time(r.occurred_at, r.HasField("occurred_at")), r.kind,
+            from_timestamp(r.occurred_at, r.HasField("occurred_at")), r.kind,
             r.description, r.provider)
         return _person(view)
 

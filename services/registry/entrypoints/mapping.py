@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from cdsp.common.v1 import common_pb2
 from cdsp.registry.v1 import registry_pb2 as pb
 from registry.adapters.person_store import PersonView
@@ -13,17 +9,7 @@ from registry.domain.contact import Guardian, Liaison
 from registry.domain.household import Household, Jurisdiction
 from registry.domain.person import Need, Person
 from runtime.logs import mask_resident_id
-
-
-def timestamp(value: datetime | None) -> Timestamp | None:
-    """Timestamp.FromDatetime is pure Python and shows in list profiles; this is not."""
-    if value is None:
-        return None
-    return Timestamp(seconds=int(value.timestamp()), nanos=value.microsecond * 1000)
-
-
-def optional_time(ts: Timestamp, present: bool) -> datetime | None:
-    return ts.ToDatetime(tzinfo=UTC) if present else None
+from runtime.timestamps import to_timestamp as timestamp
 
 
 def person_from_proto(m: pb.Person) -> Person:

@@ -1,0 +1,92 @@
+"""SQL for hardship reports and aid cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from runtime.db import UnitOfWork
+from runtime.sql import in_subtrees
+
+OPEN, RESOLVED = 1, 2
+
+
+@dataclass
+class Case:
+    case_id: str
+    household_id: str
+    jurisdiction_path: str
+    level: int
+    status: int
+    actions: list[dict[str, str]] = field(default_factory=list)
+    outcome: str = ""
+    opened_at: datetime | None = None
+    resolved_at: datetime | None = None
+    version: int = 1
+
+
+_CASE = ("case_id::text, household_id::text, jurisdiction_path, level, status, actions, "
+         "outcome, opened_at, resolved_at, version")
+
+
+async def insert_report(uow: UnitOfWork, report_id: str, household_id: str, path: str,
+                        kind: int, amount_fen: int, income_fen: int, level: int, reason: str,
+                        description: str, occurred_at: datetime) -> None:
+    await uow.execute(
+        "INSERT INTO hardship_reports (report_id, household_id, jurisdiction_path, kind, "
+        "amount_fen, income_fen, level, reason, description, occurred_at, reported_by) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [report_id, household_id, path, kind, amount_fen, income_fen, level, reason,
+         description, occurred_at, uow.caller.subject])
+
+
+async def open_case_of(uow: UnitOfWork, household_id: str) -> Case | None:
+    row = await uow.fetchone(f"SELECT {_CASE} FROM aid_cases WHERE household_id = %s "
+                             "AND status = 1 FOR UPDATE", [household_id])
+    return Case(*row) if row else None
+
+
+async def get_case(uow: UnitOfWork, case_id: str, lock: bool = False) -> Case | None:
+    row = await uow.fetchone(f"SELECT {_CASE} FROM aid_cases WHERE case_id = %s"
+                             + (" FOR UPDATE" if lock else ""), [case_id])
+    return Case(*row) if row else None
+
+
+async def insert_case(uow: UnitOfWork, case: Case) -> Case:
+    row = await uow.fetchone(
+        "INSERT INTO aid_cases (case_id, household_id, jurisdiction_path, level, actions) "
+        f"VALUES (%s, %s, %s, %s, %s) RETURNING {_CASE}",
+        [case.case_id, case.household_id, case.jurisdiction_path, case.level,
+         Jsonb(case.actions)])
+    assert row is not None
+    return Case(*row)
+
+
+async def update_case(uow: UnitOfWork, case: Case) -> Case:
+    row = await uow.fetchone(
+        "UPDATE aid_cases SET level = %s, status = %s, actions = %s, outcome = %s, "
+        "resolved_at = CASE WHEN %s = 2 THEN now() ELSE resolved_at END, version = version + 1 "
+        f"WHERE case_id = %s RETURNING {_CASE}",
+        [case.level, case.status, Jsonb(case.actions), case.outcome, case.status,
+         case.case_id])
+    assert row is not None
+    return Case(*row)
+
+
+async def list_cases(uow: UnitOfWork, paths: list[str], min_level: int, include_resolved: bool,
+                     after: str, limit: int) -> list[Case]:
+    subtree, params = in_subtrees(paths, "jurisdiction_path")
+    where: list[str] = [subtree, "level >= %s"]
+    params.append(min_level)
+    if not include_resolved:
+        where.append("status = 1")
+    if after:
+        where.append("case_id > %s")
+        params.append(after)
+    rows: list[Any] = await uow.fetchall(
+        f"SELECT {_CASE} FROM aid_cases WHERE {' AND '.join(where)} ORDER BY case_id LIMIT %s",
+        [*params, limit])
+    return [Case(*r) for r in rows]

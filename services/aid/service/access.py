@@ -1,0 +1,39 @@
+"""Who may do what in the aid service, and loading projected records with the right error."""
+
+from __future__ import annotations
+
+from aid.adapters import projection_store
+from aid.adapters.projection_store import HouseholdRow
+from runtime.db import UnitOfWork
+from runtime.errors import NotFound, PermissionDenied
+from runtime.inputs import require_uuid
+
+WORKER_ROLES = ("grid_worker", "community_worker", "social_worker", "street_admin",
+                "district_admin", "city_admin")
+READ_ROLES = (*WORKER_ROLES, "family_doctor", "service")
+# Relief is decided by the community association and above, not by a grid worker alone.
+RELIEF_ROLES = ("community_worker", "social_worker", "street_admin", "district_admin",
+                "city_admin")
+
+
+async def load_household(uow: UnitOfWork, household_id: str, lock: bool = False,
+                         field: str = "household_id") -> HouseholdRow:
+    require_uuid(household_id, field)
+    household = await projection_store.get_household(uow, household_id, lock=lock)
+    if household is not None:
+        return household
+    if await projection_store.jurisdiction_anywhere(uow, "households", "household_id",
+                                                    household_id):
+        raise PermissionDenied("that household is outside your jurisdictions")
+    raise NotFound(f"no household {household_id} known to the aid service")
+
+
+async def load_person_path(uow: UnitOfWork, person_id: str, field: str = "person_id") -> str:
+    """The jurisdiction of an active person in the caller's scope."""
+    require_uuid(person_id, field)
+    path = await projection_store.person_path(uow, person_id)
+    if path is not None:
+        return path
+    if await projection_store.jurisdiction_anywhere(uow, "persons", "person_id", person_id):
+        raise PermissionDenied("that person is outside your jurisdictions")
+    raise NotFound(f"no active person {person_id} known to the aid service")

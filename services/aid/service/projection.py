@@ -1,0 +1,38 @@
+"""Handlers for the registry's events: keep the aid service's own view of persons and households.
+
+Each runs inside the consumer's unit of work (with the inbox row), so an event is applied exactly
+once; the version check makes an older event arriving late a no-op.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+
+from aid.adapters import projection_store
+from cdsp.events.v1 import registry_pb2 as ev
+from cdsp.events.v1.envelope_pb2 import Envelope
+from runtime.consumer import Handler
+from runtime.db import UnitOfWork
+
+
+async def on_person(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+    assert isinstance(payload, ev.PersonRegistered | ev.PersonUpdated)
+    await projection_store.upsert_person(uow, payload.person, envelope.aggregate_version)
+
+
+async def on_person_archived(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+    assert isinstance(payload, ev.PersonArchived)
+    await projection_store.archive_person(uow, payload.person_id, envelope.aggregate_version)
+
+
+async def on_household(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+    assert isinstance(payload, ev.HouseholdChanged)
+    await projection_store.upsert_household(uow, payload, envelope.aggregate_version)
+
+
+HANDLERS: dict[str, Handler] = {
+    ev.PersonRegistered.DESCRIPTOR.full_name: on_person,
+    ev.PersonUpdated.DESCRIPTOR.full_name: on_person,
+    ev.PersonArchived.DESCRIPTOR.full_name: on_person_archived,
+    ev.HouseholdChanged.DESCRIPTOR.full_name: on_household,
+}
