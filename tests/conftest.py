@@ -19,7 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def stack() -> Iterator[devstack.Stack]:
     state = ROOT / ".local-test" / f"run-{os.getpid()}"
-    stack = devstack.Stack(state_dir=state, pg_port=55452, kafka_port=19292, port_offset=200)
+    # Ports of this session's own: several test sessions may run at once on one machine.
+    slot = os.getpid() % 40
+    stack = devstack.Stack(state_dir=state, pg_port=56000 + slot, kafka_port=19300 + slot,
+                           port_offset=1000 + 10 * slot)
     devstack.start_postgres(stack)
     devstack.start_broker(stack)
     try:
