@@ -23,7 +23,9 @@ def registry(stack: devstack.Stack) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def aid(stack: devstack.Stack, registry: str) -> Iterator[str]:
     """The aid service, consuming the registry's events into its projection."""
-    devstack.start_service(stack, "aid", {"CDSP_SHUTDOWN_GRACE_S": "5"})
+    devstack.start_service(stack, "aid", {"CDSP_SHUTDOWN_GRACE_S": "5",
+                                          # 10,000 yuan, so tests can exhaust a budget
+                                          "CDSP_AID_COMMUNITY_BUDGET_FEN": "1000000"})
     yield stack.grpc_addr("aid")
     if "aid" in stack.procs:
         devstack.stop_service(stack, "aid")
