@@ -3,12 +3,16 @@ a warning → a case → its events on cdsp.aid.v1."""
 
 from __future__ import annotations
 
+import time
+
 import grpc
+from google.protobuf.field_mask_pb2 import FieldMask
 
 import cdsp.events.v1.aid_pb2  # noqa: F401  (registers the payload types)
 import devstack
 from cdsp.aid.v1 import aid_pb2 as pb
 from cdsp.events.v1 import aid_pb2 as ev
+from cdsp.registry.v1 import registry_pb2 as rpb
 from runtime.events import unpack_payload
 from tests.aid_helpers import aid_admin, aid_stub, wait_projected
 from tests.events import TopicReader
@@ -94,3 +98,25 @@ def test_bad_reports_change_nothing(tree: Tree, aid: str, stack: devstack.Stack)
     assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
     assert list(api.ListCases(pb.ListCasesRequest(
         jurisdiction_path=tree.city_path)).cases) == []
+
+
+def test_an_income_drop_turns_last_month_s_spending_red(tree: Tree, aid: str,
+                                                       stack: devstack.Stack) -> None:
+    household = tree.household(income_fen=300_000)
+    wait_projected(stack.database_url("aid"), [tree.register(household).person_id])
+    api = aid_admin(tree, aid)
+    calm = api.ReportHardship(pb.ReportHardshipRequest(
+        household_id=household.household_id, kind=pb.HARDSHIP_KIND_MEDICAL_SPENDING,
+        amount_fen=100_000))  # a third of the income: no warning yet
+    assert calm.level == ev.WARNING_LEVEL_UNSPECIFIED
+    tree.admin.UpdateHousehold(rpb.UpdateHouseholdRequest(
+        household=rpb.Household(household_id=household.household_id,
+                                monthly_income_fen=150_000),
+        update_mask=FieldMask(paths=["monthly_income_fen"]), expected_version=1))
+    deadline = time.monotonic() + 30
+    cases: list[pb.AidCase] = []
+    while time.monotonic() < deadline and not cases:
+        cases = list(api.ListCases(pb.ListCasesRequest(jurisdiction_path=tree.city_path)).cases)
+        time.sleep(0.2)
+    assert [(c.household_id, c.level) for c in cases] == [
+        (household.household_id, ev.WARNING_LEVEL_RED)]

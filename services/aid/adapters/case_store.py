@@ -43,6 +43,16 @@ async def insert_report(uow: UnitOfWork, report_id: str, household_id: str, path
          description, occurred_at, uow.caller.subject])
 
 
+async def recent_medical_spending(uow: UnitOfWork, household_id: str, since: datetime
+                                  ) -> int | None:
+    """The household's latest monthly medical spending reported since `since`, if any."""
+    row = await uow.fetchone(
+        "SELECT amount_fen FROM hardship_reports WHERE household_id = %s AND kind = 1 "
+        "AND occurred_at >= %s ORDER BY occurred_at DESC, reported_at DESC LIMIT 1",
+        [household_id, since])
+    return int(row[0]) if row else None
+
+
 async def open_case_of(uow: UnitOfWork, household_id: str) -> Case | None:
     row = await uow.fetchone(f"SELECT {_CASE} FROM aid_cases WHERE household_id = %s "
                              "AND status = 1 FOR UPDATE", [household_id])

@@ -9,7 +9,7 @@ import grpc
 from aid.config import Aid, AidRules
 from aid.entrypoints.grpc_servicer import AidServicer
 from aid.service.kits import kit_jobs
-from aid.service.projection import HANDLERS
+from aid.service.projection import projection_handlers
 from aid.service.requests import request_jobs
 from cdsp.aid.v1 import aid_pb2, aid_pb2_grpc
 from runtime.consumer import EventConsumer
@@ -31,7 +31,8 @@ def consumers(rt: Runtime) -> list[EventConsumer]:
     """The registry's events keep the aid service's projection of persons and households."""
     s = rt.settings
     return [EventConsumer(rt.db, s.kafka_bootstrap, "aid-registry-projection",
-                          ["cdsp.registry.v1"], HANDLERS, partitions=s.topic_partitions,
+                          ["cdsp.registry.v1"], projection_handlers(RULES),
+                          partitions=s.topic_partitions,
                           replication=s.topic_replication)]
 
 

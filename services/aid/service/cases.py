@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from aid.adapters import case_store, projection_store
 from aid.adapters.case_store import Case
-from aid.config import Aid
+from aid.adapters.projection_store import HouseholdRow
+from aid.config import Aid, AidRules
 from aid.domain import warnings
 from aid.service.access import READ_ROLES, WORKER_ROLES, load_household
 from cdsp.events.v1 import aid_pb2 as ev
@@ -23,6 +24,7 @@ from runtime.errors import (
 from runtime.inputs import decode_page_token, next_page, page_size, require_uuid, subtrees
 
 CLOCK_SKEW = timedelta(minutes=2)
+RECENT = timedelta(days=31)  # medical spending is monthly: the last report counts a month
 
 
 def _record_case(uow: UnitOfWork, case: Case, payload: object) -> None:
@@ -48,32 +50,52 @@ async def report_hardship(aid: Aid, caller: Caller, household_id: str, kind: int
                                        household.jurisdiction_path, kind, amount_fen,
                                        household.monthly_income_fen, evaluation.level,
                                        evaluation.reason, description, occurred_at or now)
-        if evaluation.level == warnings.NONE:
-            return report_id, evaluation, None
-        case = await case_store.open_case_of(uow, household.household_id)
-        previous = warnings.NONE
-        if case is None:
-            case = await case_store.insert_case(uow, Case(
-                str(uuid.uuid4()), household.household_id, household.jurisdiction_path,
-                evaluation.level, case_store.OPEN,
-                warnings.required_actions(evaluation.level, now)))
-            _record_case(uow, case, ev.CaseOpened(
-                case_id=case.case_id, household_id=case.household_id,
-                level=case.level,  # type: ignore[arg-type]
-                required_actions=[a["action"] for a in case.actions]))
-        elif evaluation.level > case.level:
-            previous = case.level
-            case.level = evaluation.level
-            case.actions = case.actions + warnings.required_actions(evaluation.level, now)
-            case = await case_store.update_case(uow, case)
-        else:
-            return report_id, evaluation, case  # the open case already answers this level
-        members = await projection_store.household_members(uow, household.household_id)
-        _record_case(uow, case, ev.WarningRaised(
-            household_id=case.household_id, case_id=case.case_id,
-            level=case.level, previous_level=previous,  # type: ignore[arg-type]
-            reason=evaluation.reason, person_ids=members))
+        case = await apply_warning(uow, household, evaluation)
         return report_id, evaluation, case
+
+
+async def apply_warning(uow: UnitOfWork, household: HouseholdRow,
+                        evaluation: warnings.Evaluation) -> Case | None:
+    """Opens a case for the warning, or raises the household's open case to its level (never
+    lowers it); records CaseOpened / WarningRaised. Returns the case that answers it."""
+    if evaluation.level == warnings.NONE:
+        return None
+    now = datetime.now(UTC)
+    case = await case_store.open_case_of(uow, household.household_id)
+    previous = warnings.NONE
+    if case is None:
+        case = await case_store.insert_case(uow, Case(
+            str(uuid.uuid4()), household.household_id, household.jurisdiction_path,
+            evaluation.level, case_store.OPEN, warnings.required_actions(evaluation.level, now)))
+        _record_case(uow, case, ev.CaseOpened(
+            case_id=case.case_id, household_id=case.household_id,
+            level=case.level,  # type: ignore[arg-type]
+            required_actions=[a["action"] for a in case.actions]))
+    elif evaluation.level > case.level:
+        previous = case.level
+        case.level = evaluation.level
+        case.actions = case.actions + warnings.required_actions(evaluation.level, now)
+        case = await case_store.update_case(uow, case)
+    else:
+        return case  # the open case already answers this level
+    members = await projection_store.household_members(uow, household.household_id)
+    _record_case(uow, case, ev.WarningRaised(
+        household_id=case.household_id, case_id=case.case_id,
+        level=case.level, previous_level=previous,  # type: ignore[arg-type]
+        reason=evaluation.reason, person_ids=members))
+    return case
+
+
+async def reevaluate_income(uow: UnitOfWork, household: HouseholdRow, rules: AidRules) -> None:
+    """After the household's income changed: the last month's medical spending may now be
+    above the red share of the new income (an income update city-wide re-evaluates here)."""
+    spending = await case_store.recent_medical_spending(uow, household.household_id,
+                                                        datetime.now(UTC) - RECENT)
+    if spending is None:
+        return
+    evaluation = warnings.evaluate(warnings.MEDICAL_SPENDING, spending,
+                                   household.monthly_income_fen, rules)
+    await apply_warning(uow, household, evaluation)
 
 
 async def load_case(uow: UnitOfWork, case_id: str, lock: bool = False) -> Case:

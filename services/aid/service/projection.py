@@ -9,6 +9,8 @@ from __future__ import annotations
 from google.protobuf.message import Message
 
 from aid.adapters import projection_store
+from aid.config import AidRules
+from aid.service import cases
 from cdsp.events.v1 import registry_pb2 as ev
 from cdsp.events.v1.envelope_pb2 import Envelope
 from runtime.consumer import Handler
@@ -25,14 +27,20 @@ async def on_person_archived(envelope: Envelope, payload: Message, uow: UnitOfWo
     await projection_store.archive_person(uow, payload.person_id, envelope.aggregate_version)
 
 
-async def on_household(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
-    assert isinstance(payload, ev.HouseholdChanged)
-    await projection_store.upsert_household(uow, payload, envelope.aggregate_version)
+def projection_handlers(rules: AidRules) -> dict[str, Handler]:
+    async def on_household(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+        assert isinstance(payload, ev.HouseholdChanged)
+        before = await projection_store.get_household(uow, payload.household_id, lock=True)
+        if not await projection_store.upsert_household(uow, payload, envelope.aggregate_version):
+            return  # older than what is held
+        after = await projection_store.get_household(uow, payload.household_id)
+        if after is not None and (before is None
+                                  or before.monthly_income_fen != after.monthly_income_fen):
+            await cases.reevaluate_income(uow, after, rules)
 
-
-HANDLERS: dict[str, Handler] = {
-    ev.PersonRegistered.DESCRIPTOR.full_name: on_person,
-    ev.PersonUpdated.DESCRIPTOR.full_name: on_person,
-    ev.PersonArchived.DESCRIPTOR.full_name: on_person_archived,
-    ev.HouseholdChanged.DESCRIPTOR.full_name: on_household,
-}
+    return {
+        ev.PersonRegistered.DESCRIPTOR.full_name: on_person,
+        ev.PersonUpdated.DESCRIPTOR.full_name: on_person,
+        ev.PersonArchived.DESCRIPTOR.full_name: on_person_archived,
+        ev.HouseholdChanged.DESCRIPTOR.full_name: on_household,
+    }
