@@ -17,10 +17,11 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import demo_aid
 import grpc
+from demo_checks import check, expect_error, failures
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from kafka import KafkaConsumer
@@ -44,27 +45,6 @@ GROUPS = {"disabled_children": "残疾儿童", "elderly_living_alone": "独居�
           "multiple_disabilities": "多重残疾", "single_parent_disabled_children": "单亲残疾儿童",
           "seriously_ill": "重病患者", "severe_mental_illness": "严重精神障碍"}
 SHELTER = "鲤城区海滨街道新华社区1区周转房"  # the household of the resident who moves in and out
-failures: list[str] = []
-
-
-def check(ok: bool, what: str) -> None:
-    print(f"  {'✓' if ok else '✗ FAILED:'} {what}")
-    if not ok:
-        failures.append(what)
-
-
-def expect_error(code: grpc.StatusCode, call: Callable[[], object], what: str
-                 ) -> grpc.RpcError | None:
-    try:
-        call()
-    except grpc.RpcError as exc:
-        details = mask_personal_data(exc.details() or "")
-        check(exc.code() == code, f"{what} → {exc.code().name} ({details})")
-        return exc
-    check(False, f"{what} → expected {code.name}, but the call succeeded")
-    return None
-
-
 def who(p: pb.Person) -> str:
     return f"{p.name[:1]}{'*' * (len(p.name) - 1)} [{mask_resident_id(p.resident_id)}]"
 
@@ -262,6 +242,7 @@ def main() -> int:
     overdue(gw, grid_total)
     events(updated, archived, stack.kafka_bootstrap)
     metrics(f"http://127.0.0.1:{stack.metrics_port('registry')}/metrics")
+    demo_aid.run(stack, s, admin_token)
     print("\n=== 结果 Result")
     if failures:
         print(f"  {len(failures)} check(s) FAILED:\n    " + "\n    ".join(failures))

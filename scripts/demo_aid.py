@@ -1,0 +1,92 @@
+"""The aid part of `make demo`: on the sample community, a hardship report raises a red warning
+and opens a case, relief is granted and a grant above the cap refused, and the aid events are
+read back from the broker."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import grpc
+from demo_checks import check, expect_error
+from kafka import KafkaConsumer
+
+import devstack
+from cdsp.aid.v1 import aid_pb2 as pb
+from cdsp.aid.v1.aid_pb2_grpc import AidServiceStub
+from cdsp.events.v1 import aid_pb2 as ev  # also registers the payload types
+from cdsp.events.v1.envelope_pb2 import Envelope
+from cdsp.registry.v1 import registry_pb2 as rpb
+from cdsp.registry.v1.registry_pb2_grpc import RegistryServiceStub
+from runtime.auth import mint_token
+from runtime.grpc_client import sync_channel
+from runtime.settings import DEV_TOKEN_SECRET
+
+LEVELS = {0: "none", 1: "yellow 黄", 2: "orange 橙", 3: "red 红"}
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d} yuan"
+
+
+def _report_when_projected(aid: AidServiceStub, request: pb.ReportHardshipRequest
+                           ) -> pb.ReportHardshipResponse:
+    """The aid service learns households from the registry's events: retry while it has not."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return aid.ReportHardship(request)  # type: ignore[no-any-return]
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def run(stack: devstack.Stack, sample: dict[str, Any], admin_token: str) -> None:
+    community = sample["community_path"]
+    worker = mint_token(DEV_TOKEN_SECRET, "cw-01", "community_worker", [community])
+    aid = AidServiceStub(sync_channel(stack.grpc_addr("aid"), worker))
+    registry = RegistryServiceStub(sync_channel(stack.grpc_addr("registry"), admin_token))
+    household = registry.GetHousehold(rpb.GetHouseholdRequest(
+        household_id=sample["households"][0]))
+    spending = household.monthly_income_fen * 6 // 10 + 1
+    print(f"\n=== 救助预警 Aid warning (community worker cw-01, scope {community})")
+    print(f"  household income {_yuan(household.monthly_income_fen)}/month; medical spending "
+          f"reported {_yuan(spending)}/month (60%)")
+    reply = _report_when_projected(aid, pb.ReportHardshipRequest(
+        household_id=household.household_id, kind=pb.HARDSHIP_KIND_MEDICAL_SPENDING,
+        amount_fen=spending, description="住院自付费用"))
+    case = reply.case
+    check(reply.level == ev.WARNING_LEVEL_RED, f"warning level {LEVELS[reply.level]}: "
+                                               f"{reply.reason}")
+    check(case.level == ev.WARNING_LEVEL_RED and bool(case.case_id),
+          f"case {case.case_id[:8]}… requires " + ", ".join(a.action for a in case.actions))
+
+    print("\n=== 临时救助 Temporary relief (cap 1.5 x the minimum living standard)")
+    granted = aid.GrantRelief(pb.GrantReliefRequest(
+        household_id=household.household_id, amount_fen=100_000, reason="临时救助",
+        case_id=case.case_id))
+    check(granted.granted, f"granted {_yuan(granted.amount_fen)}; the community's budget has "
+                           f"{_yuan(granted.budget_remaining_fen)} left this year")
+    expect_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: aid.GrantRelief(
+        pb.GrantReliefRequest(household_id=household.household_id, amount_fen=200_000,
+                              reason="超过单次上限")), f"grant {_yuan(200_000)}")
+    _events(stack.kafka_bootstrap, case.case_id)
+
+
+def _events(bootstrap: str, case_id: str) -> None:
+    print("\n=== 事件 Events on topic cdsp.aid.v1")
+    consumer = KafkaConsumer("cdsp.aid.v1", bootstrap_servers=bootstrap,
+                             auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    counts: Counter[str] = Counter()
+    for_case = []
+    for record in consumer:
+        envelope = Envelope.FromString(record.value)
+        counts[envelope.event_type] += 1
+        if envelope.aggregate_id == case_id:
+            for_case.append(envelope.event_type.rsplit(".", 1)[1])
+    consumer.close()
+    for event_type, n in sorted(counts.items()):
+        print(f"  {event_type:<40} {n}")
+    check("WarningRaised" in for_case, f"events of case {case_id[:8]}…: {for_case}")
