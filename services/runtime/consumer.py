@@ -30,17 +30,25 @@ from runtime.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
 
 log = logging.getLogger("cdsp.consumer")
 Handler = Callable[[Envelope, Message, UnitOfWork], Awaitable[None]]
+# Handles many events of one type in one transaction (set-based SQL for high volumes).
+BatchHandler = Callable[[list[tuple[Envelope, Message]], UnitOfWork], Awaitable[None]]
 
 
 class EventConsumer:
     def __init__(self, db: Database, bootstrap: str, group_id: str, topics: list[str],
                  handlers: dict[str, Handler], *, max_attempts: int = 3,
-                 retry_delay_s: float = 0.2, partitions: int = 6, replication: int = 1) -> None:
+                 retry_delay_s: float = 0.2, partitions: int = 6, replication: int = 1,
+                 batch_handlers: dict[str, BatchHandler] | None = None) -> None:
         self.db = db
         self.bootstrap = bootstrap
         self.group_id = group_id
         self.topics = topics
         self.handlers = handlers
+        # With batch handlers, each poll is processed in one transaction; if that fails, its
+        # records are processed one by one, so a poison message is still isolated and parked.
+        # Every event type with a batch handler needs a single handler too, for that fallback.
+        self.batch_handlers = batch_handlers or {}
+        assert set(self.batch_handlers) <= set(handlers)
         self.max_attempts = max_attempts
         self.retry_delay_s = retry_delay_s
         self.partitions = partitions
@@ -94,6 +102,18 @@ class EventConsumer:
         """Processes every record; on a database outage rewinds to the first unprocessed one."""
         assert self._loop is not None
         partitions = list(batch.items())
+        if self.batch_handlers:
+            records = [r for _, rs in partitions for r in rs]
+            try:
+                asyncio.run_coroutine_threadsafe(self.process_many(records), self._loop).result()
+            except Exception as exc:
+                log.warning("consumer %s: database unavailable (%s); will retry",
+                            self.group_id, type(exc).__name__)
+                for tp, rs in partitions:
+                    consumer.seek(tp, rs[0].offset)
+                self._stop.wait(2)
+                return False
+            return True
         for index, (tp, records) in enumerate(partitions):
             for record in records:
                 future = asyncio.run_coroutine_threadsafe(self.process(record), self._loop)
@@ -118,6 +138,62 @@ class EventConsumer:
             position = consumer.position(tp)
             CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(
                 max(0, high - position))
+
+    # ------------------------------------------------------------------ a batch
+
+    async def process_many(self, records: list[Any]) -> None:
+        decoded: list[tuple[Any, Envelope, Message]] = []
+        for record in records:
+            try:
+                envelope = Envelope.FromString(record.value)
+                payload = unpack_payload(envelope)
+                uuid.UUID(envelope.event_id)
+            except (DecodeError, KeyError, ValueError, TypeError) as exc:
+                await self._park(record, None, f"undecodable: {type(exc).__name__}: {exc}", 1)
+                continue
+            decoded.append((record, envelope, payload))
+        if not decoded:
+            return
+        try:
+            await self._handle_many(decoded)
+        except psycopg.OperationalError:
+            raise
+        except Exception as exc:
+            log.warning("consumer %s: a batch of %d failed (%s); processing it one by one",
+                        self.group_id, len(decoded), type(exc).__name__)
+            for record, _, _ in decoded:
+                await self.process(record)
+
+    async def _handle_many(self, decoded: list[tuple[Any, Envelope, Message]]) -> None:
+        async with self.db.unit_of_work(SYSTEM) as uow:
+            rows = await uow.fetchall(
+                "INSERT INTO inbox (consumer, event_id, topic, event_type) "
+                "SELECT %s, e, t, y FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(e, t, y) "
+                "ON CONFLICT DO NOTHING RETURNING event_id::text",
+                [self.group_id, [e.event_id for _, e, _ in decoded],
+                 [r.topic for r, _, _ in decoded], [e.event_type for _, e, _ in decoded]])
+            fresh = {r[0] for r in rows}
+            outcomes: list[tuple[str, str, str]] = []
+            by_type: dict[str, list[tuple[Envelope, Message]]] = {}
+            for record, envelope, payload in decoded:
+                outcome = "duplicate"
+                if envelope.event_id in fresh:
+                    fresh.discard(envelope.event_id)  # a second copy in the batch is a duplicate
+                    if envelope.event_type in self.handlers:
+                        by_type.setdefault(envelope.event_type, []).append((envelope, payload))
+                        outcome = "processed"
+                    else:
+                        outcome = "ignored"
+                outcomes.append((record.topic, envelope.event_type, outcome))
+            for event_type, items in by_type.items():
+                batch_handler = self.batch_handlers.get(event_type)
+                if batch_handler is not None:
+                    await batch_handler(items, uow)
+                else:
+                    for envelope, payload in items:
+                        await self.handlers[event_type](envelope, payload, uow)
+        for labels in outcomes:  # counted once the batch has committed
+            EVENTS_CONSUMED.labels(*labels).inc()
 
     # ------------------------------------------------------------------ one record
 

@@ -8,6 +8,7 @@ import asyncio
 import time
 import uuid
 
+import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from prometheus_client import REGISTRY
 
@@ -38,7 +39,11 @@ async def _until(predicate: object, timeout: float = 60.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-async def test_duplicates_poison_and_offsets(stack: devstack.Stack, registry: str) -> None:
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
+async def test_duplicates_poison_and_offsets(stack: devstack.Stack, registry: str,
+                                             batched: bool) -> None:
+    """Batched: the poll is handled in one transaction; the poison fails it, and the records are
+    then handled one by one, so the outcome must be exactly the same."""
     topic = f"cdsp.test.{uuid.uuid4().hex[:8]}"
     group = f"test-{uuid.uuid4().hex[:8]}"
     ensure_topics(stack.kafka_bootstrap, [topic], 1, 1)
@@ -63,8 +68,13 @@ async def test_duplicates_poison_and_offsets(stack: devstack.Stack, registry: st
     producer.flush()
     producer.close()
 
+    async def handle_many(items: list[tuple[Envelope, object]], uow: UnitOfWork) -> None:
+        for envelope, payload in items:
+            await handle(envelope, payload, uow)
+
     consumer = EventConsumer(db, stack.kafka_bootstrap, group, [topic], {ARCHIVED: handle},
-                             retry_delay_s=0.01)
+                             retry_delay_s=0.01,
+                             batch_handlers={ARCHIVED: handle_many} if batched else None)
     consumer.start()
 
     async def seen() -> list[tuple[str, str]]:

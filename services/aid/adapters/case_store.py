@@ -53,6 +53,17 @@ async def recent_medical_spending(uow: UnitOfWork, household_id: str, since: dat
     return int(row[0]) if row else None
 
 
+async def recent_medical_spendings(uow: UnitOfWork, household_ids: list[str], since: datetime
+                                   ) -> dict[str, int]:
+    """The latest monthly medical spending reported since `since`, for each household that has
+    one (one query for many households)."""
+    rows = await uow.fetchall(
+        "SELECT DISTINCT ON (household_id) household_id::text, amount_fen FROM hardship_reports "
+        "WHERE household_id = ANY(%s::uuid[]) AND kind = 1 AND occurred_at >= %s "
+        "ORDER BY household_id, occurred_at DESC, reported_at DESC", [household_ids, since])
+    return {r[0]: int(r[1]) for r in rows}
+
+
 async def open_case_of(uow: UnitOfWork, household_id: str) -> Case | None:
     row = await uow.fetchone(f"SELECT {_CASE} FROM aid_cases WHERE household_id = %s "
                              "AND status = 1 FOR UPDATE", [household_id])

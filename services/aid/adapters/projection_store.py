@@ -58,6 +58,35 @@ async def upsert_household(uow: UnitOfWork, h: ev.HouseholdChanged, version: int
     return row is not None
 
 
+async def upsert_households(uow: UnitOfWork, changes: list[tuple[ev.HouseholdChanged, int]]
+                            ) -> list[HouseholdRow]:
+    """Applies many household changes in one statement (newest version per household only) and
+    returns the households whose income changed."""
+    newest: dict[str, tuple[ev.HouseholdChanged, int]] = {}
+    for change, version in changes:
+        if version > newest.get(change.household_id, (change, -1))[1]:
+            newest[change.household_id] = (change, version)
+    items = list(newest.values())
+    rows = await uow.fetchall(
+        "WITH incoming AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::bigint[], "
+        "  %s::bigint[]) AS i(household_id, jurisdiction_path, income, version)), "
+        "old AS (SELECT h.household_id, h.monthly_income_fen FROM households h "
+        "  JOIN incoming USING (household_id) FOR UPDATE OF h), "
+        "up AS (INSERT INTO households AS t (household_id, jurisdiction_path, "
+        "  monthly_income_fen, version) SELECT household_id, jurisdiction_path, income, version "
+        "  FROM incoming ON CONFLICT (household_id) DO UPDATE SET "
+        "  jurisdiction_path = EXCLUDED.jurisdiction_path, "
+        "  monthly_income_fen = EXCLUDED.monthly_income_fen, version = EXCLUDED.version, "
+        "  updated_at = now() WHERE t.version < EXCLUDED.version "
+        "  RETURNING t.household_id, t.jurisdiction_path, t.monthly_income_fen) "
+        "SELECT up.household_id::text, up.jurisdiction_path, up.monthly_income_fen FROM up "
+        "LEFT JOIN old USING (household_id) "
+        "WHERE old.monthly_income_fen IS DISTINCT FROM up.monthly_income_fen",
+        [[c.household_id for c, _ in items], [c.jurisdiction_path for c, _ in items],
+         [c.monthly_income_fen for c, _ in items], [v for _, v in items]])
+    return [HouseholdRow(*r) for r in rows]
+
+
 async def get_household(uow: UnitOfWork, household_id: str, lock: bool = False
                         ) -> HouseholdRow | None:
     row = await uow.fetchone(

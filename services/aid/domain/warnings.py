@@ -50,7 +50,8 @@ def evaluate(kind: int, amount_fen: int, income_fen: int, rules: AidRules) -> Ev
     share = rules.red_medical_share_percent
     if kind == MEDICAL_SPENDING:
         if amount_fen * 100 > share * income_fen:
-            percent = "∞" if income_fen == 0 else f"{amount_fen * 100 // income_fen}"
+            # rounded up: the figure given is always above the threshold it is compared with
+            percent = "∞" if income_fen == 0 else f"{-(-amount_fen * 100 // income_fen)}"
             return Evaluation(RED, f"monthly medical spending is {percent}% of household income "
                                    f"(red above {share}%)")
         return Evaluation(NONE, f"medical spending within {share}% of household income")

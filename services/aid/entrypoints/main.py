@@ -30,8 +30,9 @@ def add_servicers(server: grpc.aio.Server, rt: Runtime) -> list[str]:
 def consumers(rt: Runtime) -> list[EventConsumer]:
     """The registry's events keep the aid service's projection of persons and households."""
     s = rt.settings
+    handlers, batch_handlers = projection_handlers(RULES)
     return [EventConsumer(rt.db, s.kafka_bootstrap, "aid-registry-projection",
-                          ["cdsp.registry.v1"], projection_handlers(RULES),
+                          ["cdsp.registry.v1"], handlers, batch_handlers=batch_handlers,
                           partitions=s.topic_partitions,
                           replication=s.topic_replication)]
 

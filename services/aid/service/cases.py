@@ -86,16 +86,26 @@ async def apply_warning(uow: UnitOfWork, household: HouseholdRow,
     return case
 
 
-async def reevaluate_income(uow: UnitOfWork, household: HouseholdRow, rules: AidRules) -> None:
-    """After the household's income changed: the last month's medical spending may now be
-    above the red share of the new income (an income update city-wide re-evaluates here)."""
-    spending = await case_store.recent_medical_spending(uow, household.household_id,
-                                                        datetime.now(UTC) - RECENT)
-    if spending is None:
-        return
-    evaluation = warnings.evaluate(warnings.MEDICAL_SPENDING, spending,
-                                   household.monthly_income_fen, rules)
-    await apply_warning(uow, household, evaluation)
+async def reevaluate_incomes(uow: UnitOfWork, households: list[HouseholdRow],
+                             rules: AidRules) -> int:
+    """After households' incomes changed: the last month's medical spending may now be above
+    the red share of the new income (a city-wide income update re-evaluates here, in batches).
+    Returns how many warnings it raised."""
+    if not households:
+        return 0
+    spendings = await case_store.recent_medical_spendings(
+        uow, [h.household_id for h in households], datetime.now(UTC) - RECENT)
+    raised = 0
+    for household in households:
+        spending = spendings.get(household.household_id)
+        if spending is None:
+            continue
+        evaluation = warnings.evaluate(warnings.MEDICAL_SPENDING, spending,
+                                       household.monthly_income_fen, rules)
+        if evaluation.level != warnings.NONE:
+            await apply_warning(uow, household, evaluation)
+            raised += 1
+    return raised
 
 
 async def load_case(uow: UnitOfWork, case_id: str, lock: bool = False) -> Case:

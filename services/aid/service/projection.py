@@ -13,7 +13,7 @@ from aid.config import AidRules
 from aid.service import cases
 from cdsp.events.v1 import registry_pb2 as ev
 from cdsp.events.v1.envelope_pb2 import Envelope
-from runtime.consumer import Handler
+from runtime.consumer import BatchHandler, Handler
 from runtime.db import UnitOfWork
 
 
@@ -27,7 +27,12 @@ async def on_person_archived(envelope: Envelope, payload: Message, uow: UnitOfWo
     await projection_store.archive_person(uow, payload.person_id, envelope.aggregate_version)
 
 
-def projection_handlers(rules: AidRules) -> dict[str, Handler]:
+HOUSEHOLD_CHANGED = ev.HouseholdChanged.DESCRIPTOR.full_name
+
+
+def projection_handlers(rules: AidRules) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
+    """The registry-event handlers; household changes also in batches (a city-wide income
+    update is hundreds of thousands of events)."""
     async def on_household(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
         assert isinstance(payload, ev.HouseholdChanged)
         before = await projection_store.get_household(uow, payload.household_id, lock=True)
@@ -36,11 +41,17 @@ def projection_handlers(rules: AidRules) -> dict[str, Handler]:
         after = await projection_store.get_household(uow, payload.household_id)
         if after is not None and (before is None
                                   or before.monthly_income_fen != after.monthly_income_fen):
-            await cases.reevaluate_income(uow, after, rules)
+            await cases.reevaluate_incomes(uow, [after], rules)
+
+    async def on_households(items: list[tuple[Envelope, Message]], uow: UnitOfWork) -> None:
+        changes = [(p, e.aggregate_version) for e, p in items
+                   if isinstance(p, ev.HouseholdChanged)]
+        changed = await projection_store.upsert_households(uow, changes)
+        await cases.reevaluate_incomes(uow, changed, rules)
 
     return {
+        HOUSEHOLD_CHANGED: on_household,
         ev.PersonRegistered.DESCRIPTOR.full_name: on_person,
         ev.PersonUpdated.DESCRIPTOR.full_name: on_person,
         ev.PersonArchived.DESCRIPTOR.full_name: on_person_archived,
-        ev.HouseholdChanged.DESCRIPTOR.full_name: on_household,
-    }
+    }, {HOUSEHOLD_CHANGED: on_households}
