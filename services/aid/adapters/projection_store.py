@@ -107,10 +107,15 @@ async def person_path(uow: UnitOfWork, person_id: str) -> str | None:
     return row[0] if row else None
 
 
+LOOKUPS = {("persons", "person_id"), ("households", "household_id"), ("aid_cases", "case_id"),
+           ("service_requests", "request_id"), ("kit_loans", "loan_id")}
+
+
 async def jurisdiction_anywhere(uow: UnitOfWork, table: str, key: str, value: str) -> str | None:
     """Where a row is filed, looked up outside the caller's scope (the path only), so a record
     outside it is reported as PERMISSION_DENIED rather than NOT_FOUND."""
-    assert table in ("persons", "households", "aid_cases", "service_requests", "kit_loans")
+    if (table, key) not in LOOKUPS:  # names go into the SQL: only these, never caller input
+        raise ValueError(f"no lookup by {table}.{key}")
     await uow.with_scope(SYSTEM)
     try:
         row = await uow.fetchone(f"SELECT jurisdiction_path FROM {table} WHERE {key} = %s",
