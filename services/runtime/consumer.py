@@ -75,7 +75,8 @@ class EventConsumer:
             try:
                 ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication)
                 consumer = make_consumer(self.bootstrap, self.group_id,
-                                         f"{self.group_id}-{uuid.uuid4().hex[:6]}")
+                                         f"{self.group_id}-{uuid.uuid4().hex[:6]}",
+                                         max_poll_records=1000 if self.batch_handlers else 200)
             except Exception as exc:
                 log.warning("consumer %s cannot reach the broker (%s); retrying", self.group_id,
                             type(exc).__name__)

@@ -35,14 +35,15 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
 FETCH_MAX_WAIT_MS = int(os.environ.get("CDSP_CONSUMER_FETCH_WAIT_MS", "50"))
 
 
-def make_consumer(bootstrap: str, group_id: str, client_id: str) -> KafkaConsumer:
+def make_consumer(bootstrap: str, group_id: str, client_id: str,
+                  max_poll_records: int = 200) -> KafkaConsumer:
     return KafkaConsumer(
         bootstrap_servers=bootstrap.split(","),
         client_id=client_id,
         group_id=group_id,
         enable_auto_commit=False,        # offsets are committed after the handler's transaction
         auto_offset_reset="earliest",    # a new group starts from the beginning, losing nothing
-        max_poll_records=200,
+        max_poll_records=max_poll_records,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         max_poll_interval_ms=60000,
         session_timeout_ms=10000,
