@@ -5,6 +5,8 @@
 1. registrations.py          registrations/s and latency through gRPC vs straight SQL
 2. registration_to_event.py  registration → event on the broker vs the broker alone
 3. list_by_community.py      ListPersons latency with 500,000 persons vs the same SQL
+4. aid_warnings.py           hardship report → warning event; a city-wide income update of
+                             500,000 households re-evaluated by the aid service
 
 The stack (PostgreSQL :55442, broker :19192, registry :50151) starts with an empty registry
 database and is stopped at the end. Nothing here asserts: the figures are printed, with the
@@ -18,6 +20,7 @@ import time
 import traceback
 from collections.abc import Callable
 
+import aid_warnings
 import list_by_community
 import registration_to_event
 import registrations
@@ -29,6 +32,7 @@ BENCHES: list[tuple[str, Callable[[devstack.Stack], list[Figure]]]] = [
     ("registrations", registrations.run),
     ("registration to event", registration_to_event.run),
     ("list by community", list_by_community.run),
+    ("aid warnings", aid_warnings.run),
 ]
 
 
