@@ -183,6 +183,17 @@ def drop_service_database(stack: Stack, service: str) -> None:
         conn.execute(f"CREATE DATABASE cdsp_{service} OWNER cdsp_{service}")
 
 
+def scratch_database(stack: Stack, name: str) -> str:
+    """A new, empty database owned by the registry's role, for tests that need one of their own;
+    returns its URL."""
+    import psycopg
+
+    with psycopg.connect(stack.database_url("", superuser=True), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS scratch_{name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE scratch_{name} OWNER cdsp_registry")
+    return stack.database_url("registry").rsplit("/", 1)[0] + f"/scratch_{name}"
+
+
 def stop_postgres(stack: Stack) -> None:
     if (stack.pg_data / "postmaster.pid").exists():
         subprocess.run(_as_db_owner([_pg_bin("pg_ctl"), "-D", str(stack.pg_data), "-m", "fast",

@@ -20,12 +20,15 @@ def registry(stack: devstack.Stack) -> Iterator[str]:
         devstack.stop_service(stack, "registry")
 
 
+# How the session's aid service runs (tests that restart it use the same).
+AID_ENV = {"CDSP_SHUTDOWN_GRACE_S": "5",
+           "CDSP_AID_COMMUNITY_BUDGET_FEN": "1000000"}  # 10,000 yuan: tests can exhaust it
+
+
 @pytest.fixture(scope="session")
 def aid(stack: devstack.Stack, registry: str) -> Iterator[str]:
     """The aid service, consuming the registry's events into its projection."""
-    devstack.start_service(stack, "aid", {"CDSP_SHUTDOWN_GRACE_S": "5",
-                                          # 10,000 yuan, so tests can exhaust a budget
-                                          "CDSP_AID_COMMUNITY_BUDGET_FEN": "1000000"})
+    devstack.start_service(stack, "aid", AID_ENV)
     yield stack.grpc_addr("aid")
     if "aid" in stack.procs:
         devstack.stop_service(stack, "aid")

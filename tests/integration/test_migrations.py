@@ -12,8 +12,7 @@ from runtime.migrations import MigrationError, apply_migrations
 
 
 async def test_applied_once_and_edits_refused(stack: devstack.Stack, tmp_path: Path) -> None:
-    url = stack.database_url("aid")  # a database no running service uses in the tests
-    devstack.drop_service_database(stack, "aid")
+    url = devstack.scratch_database(stack, "migrations")
     (tmp_path / "0001_first.sql").write_text("CREATE TABLE first_table (id int);")
     assert await apply_migrations(url, [("demo", tmp_path)]) == ["demo/0001_first.sql"]
     (tmp_path / "0002_second.sql").write_text("CREATE TABLE second_table (id int);")
