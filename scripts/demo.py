@@ -4,7 +4,10 @@ Starts the stack like `make up` (PostgreSQL :55432, broker :9092, registry :5005
 left running), loads 新华社区 (sample_community.py), then over gRPC: community statistics; a grid
 worker scoped to one grid pages through it, updates a record (field mask, expected_version), is
 refused a stale version, a person of another grid and bad input, records the monthly check; a
-resident moves in and out (archived); overdue checks; the events on the broker; /metrics.
+resident moves in and out (archived); overdue checks; the events on the broker; /metrics. Then
+the aid service (demo_aid.py): a red warning opens a case, relief is granted and a grant above the
+cap refused, an urgent request goes from submission to feedback, a wheelchair is lent and
+returned, the case is resolved, and the aid events are read back.
 Resident ID and phone numbers are printed masked only, names as the surname. Exits 1 when anything
 misbehaves (a smoke check). Repeatable on one stack: the community stays at 127 active residents.
 """

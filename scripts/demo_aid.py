@@ -53,7 +53,7 @@ def run(stack: devstack.Stack, sample: dict[str, Any], admin_token: str) -> None
     spending = household.monthly_income_fen * 6 // 10 + 1
     print(f"\n=== 救助预警 Aid warning (community worker cw-01, scope {community})")
     print(f"  household income {_yuan(household.monthly_income_fen)}/month; medical spending "
-          f"reported {_yuan(spending)}/month (60%)")
+          f"reported {_yuan(spending)}/month (just over 60%)")
     reply = _report_when_projected(aid, pb.ReportHardshipRequest(
         household_id=household.household_id, kind=pb.HARDSHIP_KIND_MEDICAL_SPENDING,
         amount_fen=spending, description="住院自付费用"))
@@ -72,6 +72,7 @@ def run(stack: devstack.Stack, sample: dict[str, Any], admin_token: str) -> None
     expect_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: aid.GrantRelief(
         pb.GrantReliefRequest(household_id=household.household_id, amount_fen=200_000,
                               reason="超过单次上限")), f"grant {_yuan(200_000)}")
+    _service_loop(aid, sample, community)
     _kits(aid, sample)
     resolved = aid.ResolveCase(pb.ResolveCaseRequest(
         case_id=case.case_id, outcome="二次报销已办理，临时救助已发放",
@@ -79,6 +80,32 @@ def run(stack: devstack.Stack, sample: dict[str, Any], admin_token: str) -> None
     check(resolved.status == pb.CASE_STATUS_RESOLVED, "the case is resolved with its outcome "
                                                      "fed back")
     _events(stack.kafka_bootstrap, case.case_id)
+
+
+def _service_loop(aid: AidServiceStub, sample: dict[str, Any], community: str) -> None:
+    print("\n=== 30分钟响应 Online order, offline dispatch, result feedback")
+    person = sample["persons"][0]
+    submitted = aid.SubmitRequest(pb.SubmitRequestRequest(
+        person_id=person, description="轮椅损坏，无法出门就医", submitted_online=True))
+    due = submitted.arrival_due_at.ToDatetime() - submitted.submitted_at.ToDatetime()
+    print(f"  submitted online; the grid team is due on site within {due}")
+    aid.DispatchRequest(pb.DispatchRequestRequest(request_id=submitted.request_id,
+                                                  team="一网格服务队"))
+    arrived = aid.RecordArrival(pb.RecordArrivalRequest(request_id=submitted.request_id))
+    check(arrived.status == pb.REQUEST_STATUS_ON_SITE and not arrived.arrival_breached,
+          "dispatched, and on site within 30 minutes")
+    resolved = aid.ResolveRequest(pb.ResolveRequestRequest(
+        request_id=submitted.request_id, result="已更换应急轮椅，陪同就医"))
+    progress = aid.GetRequest(pb.GetRequestRequest(request_id=submitted.request_id))
+    check(progress.status == pb.REQUEST_STATUS_RESOLVED and progress.result == resolved.result,
+          f"the requester sees the result: {progress.result}")
+    expect_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: aid.ResolveRequest(
+        pb.ResolveRequestRequest(request_id=submitted.request_id, result="again")),
+        "resolve the same request twice")
+    sla = aid.GetSlaCompliance(pb.GetSlaComplianceRequest(jurisdiction_path=community))
+    print(f"  SLA this month: {sla.arrived_on_time} of {sla.requests_due} on time "
+          f"({sla.arrival_compliance:.0%}); ordered online {sla.submitted_online} of "
+          f"{sla.submitted_total}")
 
 
 def _kits(aid: AidServiceStub, sample: dict[str, Any]) -> None:
