@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from aid.adapters import projection_store
 from aid.adapters.projection_store import HouseholdRow
 from runtime.db import UnitOfWork
@@ -16,16 +18,21 @@ RELIEF_ROLES = ("community_worker", "social_worker", "street_admin", "district_a
                 "city_admin")
 
 
+async def not_visible(uow: UnitOfWork, table: str, key: str, value: str, what: str) -> NoReturn:
+    """For a record the caller's unit of work could not see: PERMISSION_DENIED when it exists
+    outside the caller's jurisdictions, NOT_FOUND when it does not exist at all."""
+    if await projection_store.jurisdiction_anywhere(uow, table, key, value):
+        raise PermissionDenied(f"that {what} is outside your jurisdictions")
+    raise NotFound(f"no {what} {value}")
+
+
 async def load_household(uow: UnitOfWork, household_id: str, lock: bool = False,
                          field: str = "household_id") -> HouseholdRow:
     require_uuid(household_id, field)
     household = await projection_store.get_household(uow, household_id, lock=lock)
     if household is not None:
         return household
-    if await projection_store.jurisdiction_anywhere(uow, "households", "household_id",
-                                                    household_id):
-        raise PermissionDenied("that household is outside your jurisdictions")
-    raise NotFound(f"no household {household_id} known to the aid service")
+    await not_visible(uow, "households", "household_id", household_id, "household")
 
 
 async def load_person_path(uow: UnitOfWork, person_id: str, field: str = "person_id") -> str:
@@ -34,6 +41,4 @@ async def load_person_path(uow: UnitOfWork, person_id: str, field: str = "person
     path = await projection_store.person_path(uow, person_id)
     if path is not None:
         return path
-    if await projection_store.jurisdiction_anywhere(uow, "persons", "person_id", person_id):
-        raise PermissionDenied("that person is outside your jurisdictions")
-    raise NotFound(f"no active person {person_id} known to the aid service")
+    await not_visible(uow, "persons", "person_id", person_id, "active person")

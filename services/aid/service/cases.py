@@ -10,7 +10,7 @@ from aid.adapters.case_store import Case
 from aid.adapters.projection_store import HouseholdRow
 from aid.config import Aid, AidRules
 from aid.domain import warnings
-from aid.service.access import READ_ROLES, WORKER_ROLES, load_household
+from aid.service.access import READ_ROLES, WORKER_ROLES, load_household, not_visible
 from cdsp.events.v1 import aid_pb2 as ev
 from runtime.auth import Caller
 from runtime.db import UnitOfWork
@@ -18,8 +18,6 @@ from runtime.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
-    NotFound,
-    PermissionDenied,
 )
 from runtime.inputs import decode_page_token, next_page, page_size, require_uuid, subtrees
 
@@ -113,9 +111,7 @@ async def load_case(uow: UnitOfWork, case_id: str, lock: bool = False) -> Case:
     case = await case_store.get_case(uow, case_id, lock=lock)
     if case is not None:
         return case
-    if await projection_store.jurisdiction_anywhere(uow, "aid_cases", "case_id", case_id):
-        raise PermissionDenied("that case is outside your jurisdictions")
-    raise NotFound(f"no case {case_id}")
+    await not_visible(uow, "aid_cases", "case_id", case_id, "case")
 
 
 async def get_case(aid: Aid, caller: Caller, case_id: str) -> Case:

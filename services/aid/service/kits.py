@@ -20,12 +20,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from aid.adapters import kit_store, projection_store
+from aid.adapters import kit_store
 from aid.adapters.kit_store import Loan, Schedule
 from aid.config import Aid
 from aid.domain import kits
 from aid.domain.kits import Stock
-from aid.service.access import READ_ROLES, WORKER_ROLES, load_person_path
+from aid.service.access import READ_ROLES, WORKER_ROLES, load_person_path, not_visible
 from cdsp.events.v1 import aid_pb2 as ev
 from runtime.auth import SYSTEM, Caller
 from runtime.db import UnitOfWork
@@ -121,9 +121,7 @@ async def _load_loan(uow: UnitOfWork, loan_id: str) -> Loan:
     loan = await kit_store.get_loan(uow, loan_id, lock=True)
     if loan is not None:
         return loan
-    if await projection_store.jurisdiction_anywhere(uow, "kit_loans", "loan_id", loan_id):
-        raise PermissionDenied("that loan is outside your jurisdictions")
-    raise NotFound(f"no loan {loan_id}")
+    await not_visible(uow, "kit_loans", "loan_id", loan_id, "loan")
 
 
 async def return_loan(aid: Aid, caller: Caller, loan_id: str) -> Loan:

@@ -13,17 +13,17 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import Message
 
-from aid.adapters import projection_store, request_store
+from aid.adapters import request_store
 from aid.adapters.request_store import Compliance
 from aid.config import Aid
 from aid.domain import requests
 from aid.domain.requests import ARRIVAL, MEETING, ServiceRequest
 from aid.metrics import SLA_BREACHES
-from aid.service.access import READ_ROLES, WORKER_ROLES, load_person_path
+from aid.service.access import READ_ROLES, WORKER_ROLES, load_person_path, not_visible
 from cdsp.events.v1 import aid_pb2 as ev
 from runtime.auth import SYSTEM, Caller
 from runtime.db import UnitOfWork
-from runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from runtime.errors import FieldViolation, InvalidArgument
 from runtime.inputs import require_uuid, subtrees
 from runtime.server import PeriodicJob
 from runtime.timestamps import to_timestamp
@@ -43,10 +43,7 @@ async def load_request(uow: UnitOfWork, request_id: str, lock: bool = False) -> 
     request = await request_store.get_request(uow, request_id, lock=lock)
     if request is not None:
         return request
-    if await projection_store.jurisdiction_anywhere(uow, "service_requests", "request_id",
-                                                    request_id):
-        raise PermissionDenied("that request is outside your jurisdictions")
-    raise NotFound(f"no request {request_id}")
+    await not_visible(uow, "service_requests", "request_id", request_id, "request")
 
 
 async def submit(aid: Aid, caller: Caller, person_id: str, description: str,
