@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -89,6 +90,7 @@ class EventConsumer:
                     if batch and self._process_batch(consumer, batch):
                         consumer.commit()
                     self._report_lag(consumer)
+                self._finish_joining(consumer)
             except Exception as exc:
                 log.warning("consumer %s failed (%s: %s); reconnecting", self.group_id,
                             type(exc).__name__, exc)
@@ -98,6 +100,16 @@ class EventConsumer:
                     consumer.close(autocommit=False)
                 except Exception:
                     log.debug("consumer close failed", exc_info=True)
+
+    @staticmethod
+    def _finish_joining(consumer: Any, timeout_s: float = 15.0) -> None:
+        """Stopping while the group join is still in progress can leave the group waiting for a
+        member that never completes it (seen with Tansu: the next process then gets no
+        partitions). Let the join finish, without processing anything, so close() leaves the
+        group cleanly. Records fetched meanwhile are not committed: they are delivered again."""
+        deadline = time.monotonic() + timeout_s
+        while not consumer.assignment() and time.monotonic() < deadline:
+            consumer.poll(timeout_ms=200, max_records=1)
 
     def _process_batch(self, consumer: Any, batch: dict[TopicPartition, list[Any]]) -> bool:
         """Processes every record; on a database outage rewinds to the first unprocessed one."""

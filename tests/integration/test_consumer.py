@@ -124,3 +124,40 @@ def _committed_offset(stack: devstack.Stack, group: str, topic: str) -> int | No
         return reader.committed(TopicPartition(topic, 0))  # type: ignore[no-any-return]
     finally:
         reader.close()
+
+
+async def test_a_consumer_stopped_while_joining_does_not_wedge_its_group(
+        stack: devstack.Stack, registry: str) -> None:
+    """A process stopped within a second of starting (a crash loop, a quick rollback) must not
+    leave its group waiting for it: the next consumer of the group still gets the events."""
+    topic = f"cdsp.test.{uuid.uuid4().hex[:8]}"
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    ensure_topics(stack.kafka_bootstrap, [topic], 1, 1)
+    db = Database(stack.database_url("registry"), "registry", 1, 2)
+    await db.open()
+    handled: list[str] = []
+
+    async def handle(envelope: Envelope, payload: object, uow: UnitOfWork) -> None:
+        handled.append(envelope.event_id)
+
+    try:
+        quick = EventConsumer(db, stack.kafka_bootstrap, group, [topic], {ARCHIVED: handle})
+        quick.start()
+        await asyncio.sleep(0.3)
+        await quick.stop()
+        event = _event("after-a-quick-stop")
+        producer = KafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+        producer.send(topic, key=b"k", value=event.SerializeToString())
+        producer.flush()
+        producer.close()
+        successor = EventConsumer(db, stack.kafka_bootstrap, group, [topic], {ARCHIVED: handle})
+        successor.start()
+        try:
+            async def got_it() -> bool:
+                return event.event_id in handled
+
+            await _until(got_it, timeout=45)
+        finally:
+            await successor.stop()
+    finally:
+        await db.close()
