@@ -208,16 +208,27 @@ def events(updated: pb.Person, archived: pb.Person, bootstrap: str) -> None:
               f"{kind} v{person.version} of {person.person_id[:8]}… is on the topic")
 
 
+BACKLOG = "cdsp_outbox_backlog_events"
+
+
+def _scrape(url: str) -> list[str]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own http page
+        return list(response.read().decode().splitlines())
+
+
 def metrics(url: str) -> None:
     print(f"\n=== 指标 Metrics ({url})")
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own http page
-        lines: list[str] = response.read().decode().splitlines()
+    lines = _scrape(url)
+    deadline = time.monotonic() + 15  # the backlog gauge is refreshed every few seconds
+    while (f"{BACKLOG} 0.0" not in lines) and time.monotonic() < deadline:
+        time.sleep(1)
+        lines = _scrape(url)
     by_code: Counter[str] = Counter()
     for line in (line for line in lines if line.startswith("cdsp_grpc_requests_total{")):
         code = re.search(r'code="(\w+)"', line)
         by_code[code.group(1) if code else "?"] += int(float(line.rsplit(" ", 1)[1]))
     print("  gRPC requests by code: " + ", ".join(f"{c} {n}" for c, n in by_code.most_common()))
-    backlog = next((line for line in lines if line.startswith("cdsp_outbox_backlog_events ")), "")
+    backlog = next((line for line in lines if line.startswith(BACKLOG + " ")), "")
     published = [line for line in lines if line.startswith("cdsp_events_published_total{")]
     print("  " + "\n  ".join([backlog, *published]))
     check(backlog.endswith(" 0.0"), "outbox backlog drained")
