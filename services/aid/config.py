@@ -22,20 +22,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from runtime.db import Database
-from runtime.settings import SettingsError
-
-
-def _int(name: str, default: int, minimum: int = 0, maximum: int = 10**12) -> int:
-    raw = os.environ.get(name, "")
-    if raw == "":
-        return default
-    raw = raw.strip()
-    if not (raw.isascii() and raw.lstrip("-").isdigit()):
-        raise SettingsError(f"{name} must be an integer, got {raw!r}")
-    value = int(raw)
-    if not minimum <= value <= maximum:
-        raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
+from runtime.settings import SettingsError, env_int
 
 
 def _standards(raw: str) -> dict[str, int]:
@@ -71,16 +58,16 @@ class AidRules:
     @staticmethod
     def from_env() -> AidRules:
         return AidRules(
-            red_medical_share_percent=_int("CDSP_AID_RED_MEDICAL_SHARE_PERCENT", 50, 1, 100),
-            relief_cap_permille=_int("CDSP_AID_RELIEF_CAP_PERMILLE", 1500, 1, 100_000),
+            red_medical_share_percent=env_int("CDSP_AID_RED_MEDICAL_SHARE_PERCENT", 50, 1, 100),
+            relief_cap_permille=env_int("CDSP_AID_RELIEF_CAP_PERMILLE", 1500, 1, 100_000),
             living_standards=_standards(os.environ.get("CDSP_AID_LIVING_STANDARDS", "")),
-            default_living_standard_fen=_int("CDSP_AID_DEFAULT_LIVING_STANDARD_FEN", 93_000),
-            community_budget_fen=_int("CDSP_AID_COMMUNITY_BUDGET_FEN", 12_000_000),
-            arrival_sla=timedelta(seconds=_int("CDSP_AID_ARRIVAL_SLA_S", 1800, 1)),
-            meeting_sla=timedelta(seconds=_int("CDSP_AID_MEETING_SLA_S", 86400, 1)),
-            scan_interval_s=_int("CDSP_AID_SCAN_S", 30, 1),
-            sickbed_interval=timedelta(days=_int("CDSP_AID_SICKBED_INTERVAL_DAYS", 14, 1)),
-            kit_low_stock=_int("CDSP_AID_KIT_LOW_STOCK", 2),
+            default_living_standard_fen=env_int("CDSP_AID_DEFAULT_LIVING_STANDARD_FEN", 93_000),
+            community_budget_fen=env_int("CDSP_AID_COMMUNITY_BUDGET_FEN", 12_000_000),
+            arrival_sla=timedelta(seconds=env_int("CDSP_AID_ARRIVAL_SLA_S", 1800, 1)),
+            meeting_sla=timedelta(seconds=env_int("CDSP_AID_MEETING_SLA_S", 86400, 1)),
+            scan_interval_s=env_int("CDSP_AID_SCAN_S", 30, 1),
+            sickbed_interval=timedelta(days=env_int("CDSP_AID_SICKBED_INTERVAL_DAYS", 14, 1)),
+            kit_low_stock=env_int("CDSP_AID_KIT_LOW_STOCK", 2),
         )
 
 

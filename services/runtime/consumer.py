@@ -157,14 +157,9 @@ class EventConsumer:
     async def process_many(self, records: list[Any]) -> None:
         decoded: list[tuple[Any, Envelope, Message]] = []
         for record in records:
-            try:
-                envelope = Envelope.FromString(record.value)
-                payload = unpack_payload(envelope)
-                uuid.UUID(envelope.event_id)
-            except (DecodeError, KeyError, ValueError, TypeError) as exc:
-                await self._park(record, None, f"undecodable: {type(exc).__name__}: {exc}", 1)
-                continue
-            decoded.append((record, envelope, payload))
+            parsed = await self._decode(record)
+            if parsed is not None:
+                decoded.append((record, *parsed))
         if not decoded:
             return
         try:
@@ -210,15 +205,23 @@ class EventConsumer:
 
     # ------------------------------------------------------------------ one record
 
-    async def process(self, record: Any) -> str:
-        """Handles one record; returns the outcome: processed, duplicate, ignored, dead_lettered."""
+    async def _decode(self, record: Any) -> tuple[Envelope, Message] | None:
+        """The record's envelope and payload; an undecodable record is parked (None)."""
         try:
             envelope = Envelope.FromString(record.value)
             payload = unpack_payload(envelope)
             uuid.UUID(envelope.event_id)
         except (DecodeError, KeyError, ValueError, TypeError) as exc:
             await self._park(record, None, f"undecodable: {type(exc).__name__}: {exc}", 1)
+            return None
+        return envelope, payload
+
+    async def process(self, record: Any) -> str:
+        """Handles one record; returns the outcome: processed, duplicate, ignored, dead_lettered."""
+        parsed = await self._decode(record)
+        if parsed is None:
             return "dead_lettered"
+        envelope, payload = parsed
         handler = self.handlers.get(envelope.event_type)
         last_error: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):

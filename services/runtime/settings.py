@@ -34,14 +34,19 @@ class SettingsError(ValueError):
     pass
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+def env_int(name: str, default: int, minimum: int = 0, maximum: int = 10**12) -> int:
+    """An integer setting: unset or empty gives the default; anything but ASCII digits, or a
+    value out of bounds, is a SettingsError naming the variable."""
+    raw = os.environ.get(name, "")
+    if raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    raw = raw.strip()
+    if not (raw.isascii() and raw.lstrip("-").isdigit()):
+        raise SettingsError(f"{name} must be an integer, got {raw!r}")
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
 
 
 def _float(name: str, default: float) -> float:
@@ -106,16 +111,16 @@ def load_settings(service: str, grpc_port: int, metrics_port: int) -> Settings:
         grpc_addr=os.environ.get("CDSP_GRPC_ADDR", f"127.0.0.1:{grpc_port}"),
         metrics_addr=os.environ.get("CDSP_METRICS_ADDR", f"127.0.0.1:{metrics_port}"),
         database_url=url,
-        db_pool_min=_int("CDSP_DB_POOL_MIN", 2),
-        db_pool_max=_int("CDSP_DB_POOL_MAX", 20),
+        db_pool_min=env_int("CDSP_DB_POOL_MIN", 2),
+        db_pool_max=env_int("CDSP_DB_POOL_MAX", 20),
         kafka_bootstrap=os.environ.get("CDSP_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-        topic_partitions=_int("CDSP_TOPIC_PARTITIONS", 6),
-        topic_replication=_int("CDSP_TOPIC_REPLICATION", 1),
+        topic_partitions=env_int("CDSP_TOPIC_PARTITIONS", 6, 1),
+        topic_replication=env_int("CDSP_TOPIC_REPLICATION", 1, 1),
         token_secret=secret,
         token_issuer=os.environ.get("CDSP_TOKEN_ISSUER", "cdsp"),
         shutdown_grace_s=_float("CDSP_SHUTDOWN_GRACE_S", 20.0),
         outbox_poll_s=_float("CDSP_OUTBOX_POLL_S", 1.0),
-        outbox_batch=_int("CDSP_OUTBOX_BATCH", 500),
+        outbox_batch=env_int("CDSP_OUTBOX_BATCH", 500, 1),
         local_tz=local_tz,
         log_level=os.environ.get("CDSP_LOG_LEVEL", "INFO"),
     )
