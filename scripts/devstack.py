@@ -31,6 +31,10 @@ METRICS_PORTS = {name: 9101 + i for i, name in enumerate(SERVICES)}
 SUPERUSER_PASSWORD = "cdsp-dev-superuser"
 SERVICE_PASSWORD = "cdsp-dev"  # development only; production reads DSNs from secrets
 DEV_TOKEN_SECRET = "cdsp-development-signing-key-not-for-production"
+# The local stand-ins for what the notification service talks to outside (scripts/
+# fake_endpoints.py): a partner's webhook receiver, the SMS/voice provider, an SMTP relay.
+ENDPOINT_PORTS = {"webhook": 18080, "sms": 18081, "smtp": 18025}
+DEV_PROVIDER_KEY = "cdsp-dev-sms-provider-key"
 
 
 @dataclass
@@ -68,6 +72,16 @@ class Stack:
     def metrics_port(self, service: str) -> int:
         return METRICS_PORTS[service] + self.port_offset
 
+    def endpoint_port(self, name: str) -> int:
+        return ENDPOINT_PORTS[name] + self.port_offset
+
+    def endpoint_env(self) -> dict[str, str]:
+        """How the notification service reaches the local stand-ins."""
+        return {"CDSP_SMS_PROVIDER_URL": f"http://127.0.0.1:{self.endpoint_port('sms')}",
+                "CDSP_SMS_PROVIDER_KEY": DEV_PROVIDER_KEY,
+                "CDSP_SMTP_HOST": "127.0.0.1",
+                "CDSP_SMTP_PORT": str(self.endpoint_port("smtp"))}
+
     def service_env(self, service: str) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
@@ -81,6 +95,8 @@ class Stack:
         })
         for other in SERVICES:
             env[f"CDSP_{other.upper()}_ADDR"] = self.grpc_addr(other)
+        if service == "notification":
+            env.update(self.endpoint_env())
         return env
 
 
@@ -227,6 +243,34 @@ def stop_broker(stack: Stack) -> None:
     _stop_pidfile(stack.state_dir / "broker.pid", proc)
 
 
+# ---------------------------------------------------------------- outside endpoints
+
+def start_endpoints(stack: Stack) -> None:
+    """The local webhook receiver, SMS/voice provider and SMTP relay, in one process; what
+    they receive is appended to .local/endpoints/{webhook,sms,email}.jsonl."""
+    if port_open(stack.endpoint_port("sms")):
+        return
+    stack.state_dir.mkdir(parents=True, exist_ok=True)
+    log = open(stack.state_dir / "endpoints.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "fake_endpoints.py"),
+         "--webhook-port", str(stack.endpoint_port("webhook")),
+         "--sms-port", str(stack.endpoint_port("sms")),
+         "--smtp-port", str(stack.endpoint_port("smtp")), "--api-key", DEV_PROVIDER_KEY,
+         "--log-dir", str(stack.state_dir / "endpoints")],
+        stdout=log, stderr=log, cwd=ROOT, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'services'}:{ROOT / 'scripts'}"})
+    (stack.state_dir / "endpoints.pid").write_text(str(proc.pid))
+    stack.procs["endpoints"] = proc
+    for name in ENDPOINT_PORTS:
+        wait_for_port(stack.endpoint_port(name))
+
+
+def stop_endpoints(stack: Stack) -> None:
+    proc = stack.procs.pop("endpoints", None)
+    _stop_pidfile(stack.state_dir / "endpoints.pid", proc)
+
+
 # ---------------------------------------------------------------- services
 
 def start_service(stack: Stack, service: str, extra_env: dict[str, str] | None = None,
@@ -305,6 +349,8 @@ RUNNABLE = tuple(s for s in SERVICES
 def up(stack: Stack) -> None:
     start_postgres(stack)
     start_broker(stack)
+    if "notification" in RUNNABLE:
+        start_endpoints(stack)
     for service in RUNNABLE:
         if port_open(int(stack.grpc_addr(service).rsplit(":", 1)[1])):
             continue
@@ -315,6 +361,7 @@ def up(stack: Stack) -> None:
 def down(stack: Stack) -> None:
     for service in reversed(RUNNABLE):
         stop_service(stack, service)
+    stop_endpoints(stack)
     stop_broker(stack)
     stop_postgres(stack)
     print("stopped")

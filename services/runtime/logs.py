@@ -1,8 +1,8 @@
 """One logging set-up for every service: one line per record, personal data masked.
 
-Resident ID numbers (18 characters), certificate numbers (20), and mainland phone numbers are
-masked in every message and exception text that reaches a log, whatever code wrote it. Names
-cannot be recognised by pattern, so code must never put a name in a log message.
+Resident ID numbers (18 characters), certificate numbers (20), mainland phone numbers and e-mail
+addresses are masked in every message and exception text that reaches a log, whatever code wrote
+it. Names cannot be recognised by pattern, so code must never put a name in a log message.
 """
 
 from __future__ import annotations
@@ -15,12 +15,23 @@ import time
 
 _ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?:[0-9]{2})?(?![0-9])")
 _PHONE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
+_EMAIL = re.compile(r"([^@\s\"'<>(),;:]{1,64})@([A-Za-z0-9.-]+\.[A-Za-z]{2,63})")
 
 
 def mask_personal_data(text: str) -> str:
-    """Masks resident and certificate numbers (keeps the 6-digit area code) and mobile numbers."""
+    """Masks resident and certificate numbers (keeps the 6-digit area code), mobile numbers and
+    e-mail addresses."""
     text = _ID.sub(lambda m: m.group(0)[:6] + "*" * (len(m.group(0)) - 6), text)
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
     return _PHONE.sub(r"\1****\2", text)
+
+
+def mask_email(value: str) -> str:
+    """a***@example.org: the first character of the mailbox and the domain."""
+    local, at, domain = value.partition("@")
+    if not at:
+        return "*" * len(value)
+    return (local[:1] + "***" if local else "***") + "@" + domain
 
 
 def mask_resident_id(value: str) -> str:

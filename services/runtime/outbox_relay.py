@@ -21,6 +21,7 @@ from psycopg import AsyncConnection
 
 from runtime.db import OUTBOX_CHANNEL, Database
 from runtime.kafka_clients import ensure_topics, make_producer
+from runtime.listen import listen_forever
 from runtime.metrics import (
     EVENT_PUBLISH_DELAY,
     EVENTS_PUBLISHED,
@@ -59,7 +60,8 @@ class OutboxRelay:
     # ------------------------------------------------------------------ loop
 
     async def run(self) -> None:
-        listener = asyncio.create_task(self._listen())
+        listener = asyncio.create_task(
+            listen_forever(self.url, OUTBOX_CHANNEL, lambda _: self.wake.set()))
         try:
             while not self.stopping:
                 try:
@@ -86,21 +88,6 @@ class OutboxRelay:
             await asyncio.wait_for(self.wake.wait(), seconds)
             await asyncio.sleep(LINGER_S)
         self.wake.clear()
-
-    async def _listen(self) -> None:
-        while not self.stopping:
-            try:
-                async with await AsyncConnection.connect(self.url, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
-                    self.wake.set()  # catch up with whatever committed while not listening
-                    async for _ in conn.notifies():
-                        self.wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox listener lost its connection (%s); polling meanwhile",
-                            type(exc).__name__)
-                await asyncio.sleep(2)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="outbox-relay")

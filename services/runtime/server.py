@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -57,6 +58,15 @@ class ServiceDefinition:
     consumers: Callable[[Runtime], list[EventConsumer]] = field(default=lambda rt: [])
     # Jobs run at start-up and then every interval (scans for deadlines, daily refreshes).
     periodic: Callable[[Runtime], list[PeriodicJob]] = field(default=lambda rt: [])
+    # Long-running loops of the service (a delivery dispatcher): started after the consumers,
+    # stopped before them.
+    workers: Callable[[Runtime], list[Worker]] = field(default=lambda rt: [])
+
+
+class Worker(Protocol):
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -121,6 +131,9 @@ async def serve(definition: ServiceDefinition) -> None:
     consumers = definition.consumers(runtime)
     for consumer in consumers:
         consumer.start()
+    workers = definition.workers(runtime)
+    for worker in workers:
+        worker.start()
     watcher = asyncio.create_task(_watch_database(db, health, names), name="health")
     jobs = [asyncio.create_task(_run_periodically(job), name=job.name)
             for job in definition.periodic(runtime)]
@@ -139,6 +152,8 @@ async def serve(definition: ServiceDefinition) -> None:
         job.cancel()
     await health.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_s)
+    for worker in workers:
+        await worker.stop()
     for consumer in consumers:
         await consumer.stop()
     await relay.stop(drain_timeout=5.0)

@@ -10,6 +10,7 @@ import pytest
 
 import devstack
 from tests.helpers import Tree, make_tree
+from tests.notification_helpers import AidEvents, Endpoints, NotificationDb
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +45,39 @@ def registry_db(stack: devstack.Stack, registry: str) -> Iterator[psycopg.Connec
     """The registry's database as the service's own role (row-level security applies)."""
     with psycopg.connect(stack.database_url("registry"), autocommit=True) as conn:
         yield conn
+
+
+# How the session's notification service runs: fast retries, no quiet hours or rate limit
+# (those have tests of their own that restart it with them).
+NOTIFY_ENV = {"CDSP_SHUTDOWN_GRACE_S": "5", "CDSP_NOTIFY_RETRY_BASE_MS": "200",
+              "CDSP_NOTIFY_RETRY_CAP_MS": "2000", "CDSP_NOTIFY_QUIET_HOURS": "",
+              "CDSP_NOTIFY_RATE_PER_HOUR": "0", "CDSP_NOTIFY_MAX_ATTEMPTS": "4"}
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[Endpoints]:
+    servers = Endpoints()
+    yield servers
+    servers.close()
+
+
+@pytest.fixture(scope="session")
+def notification(stack: devstack.Stack, registry: str, endpoints: Endpoints) -> Iterator[str]:
+    """The notification service, consuming the registry's and the aid service's events, with
+    the local webhook receiver, SMS/voice provider and SMTP relay as its outside world."""
+    devstack.start_service(stack, "notification", {**NOTIFY_ENV, **endpoints.env})
+    yield stack.grpc_addr("notification")
+    if "notification" in stack.procs:
+        devstack.stop_service(stack, "notification")
+
+
+@pytest.fixture(scope="session")
+def notify_db(stack: devstack.Stack, notification: str) -> NotificationDb:
+    return NotificationDb(stack.database_url("notification"))
+
+
+@pytest.fixture
+def aid_events(stack: devstack.Stack) -> Iterator[AidEvents]:
+    events = AidEvents(stack.kafka_bootstrap)
+    yield events
+    events.close()

@@ -129,17 +129,26 @@ def test_multiple_gets_everything_each_part_needs() -> None:
     assert plan.flash_alert and plan.easy_read and plan.guardian_copy
 
 
-def test_a_worker_is_reached_as_preferred() -> None:
-    assert choose(person(0, MESSAGING_GROUP)).channels == (MESSAGING_GROUP,)
+def test_with_nothing_to_decide_the_app_if_linked_else_a_text() -> None:
     assert choose(person(0)).channels == (APP,)
+    assert choose(person(PHYSICAL, has_app=False)).channels == (SMS,)
+
+
+@pytest.mark.parametrize("preferred", [MESSAGING_GROUP, IN_PERSON])
+def test_a_group_or_a_visit_is_left_to_the_worker_and_a_sendable_channel_used(
+        preferred: int) -> None:
+    plan = choose(person(PHYSICAL, preferred, has_app=False))
+    assert plan.channels == (SMS,)
+    assert any("worker's to use" in r for r in plan.reasons)
+    assert choose(person(HEARING, preferred)).channels == (SMS, APP)
 
 
 # --- preferences ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("category", "preferred"),
-    [(PHYSICAL, SMS), (PHYSICAL, PHONE_CALL), (PHYSICAL, MESSAGING_GROUP), (MENTAL, APP),
+    [(PHYSICAL, SMS), (PHYSICAL, PHONE_CALL), (MENTAL, APP),
      (INTELLECTUAL, PHONE_CALL), (VISUAL, PHONE_CALL), (HEARING, SMS), (SPEECH, SMS),
-     (VISUAL, SMS), (HEARING, MESSAGING_GROUP)],
+     (VISUAL, SMS)],
 )
 def test_a_safe_preference_comes_first(category: int, preferred: int) -> None:
     assert choose(person(category, preferred)).channels[0] == preferred
@@ -230,6 +239,6 @@ def test_the_disability_rules_hold_whatever_the_preference(r: Recipient) -> None
 def test_a_safe_reachable_preference_is_always_used(r: Recipient) -> None:
     unsafe = r.preferred_channel == PHONE_CALL and r.category in (HEARING, SPEECH)
     reachable = (r.has_app if r.preferred_channel == APP
-                 else r.preferred_channel not in (PHONE_CALL, SMS) or r.phone)
+                 else r.preferred_channel in (PHONE_CALL, SMS) and r.phone)
     if r.preferred_channel and not unsafe and reachable:
         assert r.preferred_channel in choose(r).channels

@@ -68,7 +68,7 @@ async def dispatch(aid: Aid, caller: Caller, request_id: str, team: str) -> Serv
         requests.dispatch(request, team, datetime.now(UTC))
         request = await request_store.update_request(uow, request)
         _record(uow, request, ev.RequestDispatched(
-            request_id=request.request_id, team=request.team,
+            request_id=request.request_id, team=request.team, person_id=request.person_id,
             arrival_due_at=to_timestamp(request.arrival_due_at)))
         return request
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 PHONE_CALL, SMS, APP, MESSAGING_GROUP, IN_PERSON = 1, 2, 3, 4, 5
 VISUAL, HEARING, SPEECH, PHYSICAL, INTELLECTUAL, MENTAL, MULTIPLE = range(1, 8)
 NEEDS_A_PHONE = (PHONE_CALL, SMS)
+# A messaging group or a visit is the worker's job, not something the platform can send.
+NOT_SENDABLE = (MESSAGING_GROUP, IN_PERSON)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Plan:
 
 
 def _reachable(channel: int, r: Recipient) -> bool:
+    if channel in NOT_SENDABLE:
+        return False
     if channel == APP:
         return r.has_app
     return channel not in NEEDS_A_PHONE or bool(r.phone)
@@ -82,13 +86,16 @@ def choose(r: Recipient) -> Plan:
                                                                       MULTIPLE):
         reasons.append("the guardian has no phone number: no copy can reach them")
     preferred = r.preferred_channel
-    if preferred and _safe(preferred, r):
+    if preferred in NOT_SENDABLE:
+        reasons.append("the preferred channel (a messaging group or a visit) is the worker's to "
+                       "use: the platform sends by the other channels")
+    elif preferred and _safe(preferred, r):
         wanted = [preferred, *(c for c in wanted if c != preferred)]  # a safe preference leads
         reasons.append("the recipient's preferred channel first")
     elif preferred:
         reasons.append("preferred channel set aside: not safe for this disability")
-    if not wanted:
-        wanted = [APP]
+    if not wanted:  # nothing in the disability decides: the app if linked, else a text
+        wanted = [APP] if r.has_app else [SMS]
     channels = tuple(dict.fromkeys(c for c in wanted if _reachable(c, r)))
     if not channels and _reachable(APP, r):
         channels = (APP,)  # the app reaches anyone who has it, whatever else fails

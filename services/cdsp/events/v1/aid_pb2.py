@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x64sp/events/v1/aid.proto\x12\x0e\x63\x64sp.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x01\n\rWarningRaised\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12+\n\x05level\x18\x03 \x01(\x0e\x32\x1c.cdsp.events.v1.WarningLevel\x12\x34\n\x0eprevious_level\x18\x04 \x01(\x0e\x32\x1c.cdsp.events.v1.WarningLevel\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x12\n\nperson_ids\x18\x06 \x03(\t\"z\n\nCaseOpened\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x14\n\x0chousehold_id\x18\x02 \x01(\t\x12+\n\x05level\x18\x03 \x01(\x0e\x32\x1c.cdsp.events.v1.WarningLevel\x12\x18\n\x10required_actions\x18\x04 \x03(\t\"F\n\x0c\x43\x61seResolved\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x14\n\x0chousehold_id\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\"i\n\x11RequestDispatched\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\x32\n\x0e\x61rrival_due_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\x0eRequestArrived\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07on_time\x18\x02 \x01(\x08\"Z\n\x10RequestEscalated\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x32\n\x0emeeting_due_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\x0fRequestResolved\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06result\x18\x02 \x01(\t\"z\n\x0bSlaBreached\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x02 \x01(\t\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11jurisdiction_path\x18\x04 \x01(\t\"\x8a\x01\n\rReliefDecided\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x14\n\x0chousehold_id\x18\x02 \x01(\t\x12\x0f\n\x07granted\x18\x03 \x01(\x08\x12\x12\n\namount_fen\x18\x04 \x01(\x03\x12\x15\n\rrefusal_limit\x18\x05 \x01(\t\x12\x12\n\nexcess_fen\x18\x06 \x01(\x03\"N\n\x07KitLent\x12\x0f\n\x07loan_id\x18\x01 \x01(\t\x12\x11\n\tgrid_code\x18\x02 \x01(\t\x12\x0c\n\x04item\x18\x03 \x01(\t\x12\x11\n\tperson_id\x18\x04 \x01(\t\"V\n\rKitLowOnStock\x12\x11\n\tgrid_code\x18\x01 \x01(\t\x12\x0c\n\x04item\x18\x02 \x01(\t\x12\x11\n\tavailable\x18\x03 \x01(\x05\x12\x11\n\tthreshold\x18\x04 \x01(\x05\"T\n\x13SickbedVisitOverdue\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*x\n\x0cWarningLevel\x12\x1d\n\x19WARNING_LEVEL_UNSPECIFIED\x10\x00\x12\x18\n\x14WARNING_LEVEL_YELLOW\x10\x01\x12\x18\n\x14WARNING_LEVEL_ORANGE\x10\x02\x12\x15\n\x11WARNING_LEVEL_RED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x64sp/events/v1/aid.proto\x12\x0e\x63\x64sp.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x01\n\rWarningRaised\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12+\n\x05level\x18\x03 \x01(\x0e\x32\x1c.cdsp.events.v1.WarningLevel\x12\x34\n\x0eprevious_level\x18\x04 \x01(\x0e\x32\x1c.cdsp.events.v1.WarningLevel\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x12\n\nperson_ids\x18\x06 \x03(\t\"z\n\nCaseOpened\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x14\n\x0chousehold_id\x18\x02 \x01(\t\x12+\n\x05level\x18\x03 \x01(\x0e\x32\x1c.cdsp.events.v1.WarningLevel\x12\x18\n\x10required_actions\x18\x04 \x03(\t\"F\n\x0c\x43\x61seResolved\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x14\n\x0chousehold_id\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\"|\n\x11RequestDispatched\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\x32\n\x0e\x61rrival_due_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tperson_id\x18\x04 \x01(\t\"5\n\x0eRequestArrived\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07on_time\x18\x02 \x01(\x08\"Z\n\x10RequestEscalated\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x32\n\x0emeeting_due_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\x0fRequestResolved\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06result\x18\x02 \x01(\t\"z\n\x0bSlaBreached\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x02 \x01(\t\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11jurisdiction_path\x18\x04 \x01(\t\"\x8a\x01\n\rReliefDecided\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x14\n\x0chousehold_id\x18\x02 \x01(\t\x12\x0f\n\x07granted\x18\x03 \x01(\x08\x12\x12\n\namount_fen\x18\x04 \x01(\x03\x12\x15\n\rrefusal_limit\x18\x05 \x01(\t\x12\x12\n\nexcess_fen\x18\x06 \x01(\x03\"N\n\x07KitLent\x12\x0f\n\x07loan_id\x18\x01 \x01(\t\x12\x11\n\tgrid_code\x18\x02 \x01(\t\x12\x0c\n\x04item\x18\x03 \x01(\t\x12\x11\n\tperson_id\x18\x04 \x01(\t\"V\n\rKitLowOnStock\x12\x11\n\tgrid_code\x18\x01 \x01(\t\x12\x0c\n\x04item\x18\x02 \x01(\t\x12\x11\n\tavailable\x18\x03 \x01(\x05\x12\x11\n\tthreshold\x18\x04 \x01(\x05\"T\n\x13SickbedVisitOverdue\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*x\n\x0cWarningLevel\x12\x1d\n\x19WARNING_LEVEL_UNSPECIFIED\x10\x00\x12\x18\n\x14WARNING_LEVEL_YELLOW\x10\x01\x12\x18\n\x14WARNING_LEVEL_ORANGE\x10\x02\x12\x15\n\x11WARNING_LEVEL_RED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cdsp.events.v1.aid_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WARNINGLEVEL']._serialized_start=1293
-  _globals['_WARNINGLEVEL']._serialized_end=1413
+  _globals['_WARNINGLEVEL']._serialized_start=1312
+  _globals['_WARNINGLEVEL']._serialized_end=1432
   _globals['_WARNINGRAISED']._serialized_start=78
   _globals['_WARNINGRAISED']._serialized_end=267
   _globals['_CASEOPENED']._serialized_start=269
@@ -41,21 +41,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CASERESOLVED']._serialized_start=393
   _globals['_CASERESOLVED']._serialized_end=463
   _globals['_REQUESTDISPATCHED']._serialized_start=465
-  _globals['_REQUESTDISPATCHED']._serialized_end=570
-  _globals['_REQUESTARRIVED']._serialized_start=572
-  _globals['_REQUESTARRIVED']._serialized_end=625
-  _globals['_REQUESTESCALATED']._serialized_start=627
-  _globals['_REQUESTESCALATED']._serialized_end=717
-  _globals['_REQUESTRESOLVED']._serialized_start=719
-  _globals['_REQUESTRESOLVED']._serialized_end=772
-  _globals['_SLABREACHED']._serialized_start=774
-  _globals['_SLABREACHED']._serialized_end=896
-  _globals['_RELIEFDECIDED']._serialized_start=899
-  _globals['_RELIEFDECIDED']._serialized_end=1037
-  _globals['_KITLENT']._serialized_start=1039
-  _globals['_KITLENT']._serialized_end=1117
-  _globals['_KITLOWONSTOCK']._serialized_start=1119
-  _globals['_KITLOWONSTOCK']._serialized_end=1205
-  _globals['_SICKBEDVISITOVERDUE']._serialized_start=1207
-  _globals['_SICKBEDVISITOVERDUE']._serialized_end=1291
+  _globals['_REQUESTDISPATCHED']._serialized_end=589
+  _globals['_REQUESTARRIVED']._serialized_start=591
+  _globals['_REQUESTARRIVED']._serialized_end=644
+  _globals['_REQUESTESCALATED']._serialized_start=646
+  _globals['_REQUESTESCALATED']._serialized_end=736
+  _globals['_REQUESTRESOLVED']._serialized_start=738
+  _globals['_REQUESTRESOLVED']._serialized_end=791
+  _globals['_SLABREACHED']._serialized_start=793
+  _globals['_SLABREACHED']._serialized_end=915
+  _globals['_RELIEFDECIDED']._serialized_start=918
+  _globals['_RELIEFDECIDED']._serialized_end=1056
+  _globals['_KITLENT']._serialized_start=1058
+  _globals['_KITLENT']._serialized_end=1136
+  _globals['_KITLOWONSTOCK']._serialized_start=1138
+  _globals['_KITLOWONSTOCK']._serialized_end=1224
+  _globals['_SICKBEDVISITOVERDUE']._serialized_start=1226
+  _globals['_SICKBEDVISITOVERDUE']._serialized_end=1310
 # @@protoc_insertion_point(module_scope)

@@ -144,8 +144,11 @@ class RequestDispatched(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     TEAM_FIELD_NUMBER: _builtins.int
     ARRIVAL_DUE_AT_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     team: _builtins.str
+    person_id: _builtins.str
+    """who asked for help (the notice goes to them)"""
     @_builtins.property
     def arrival_due_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -154,10 +157,11 @@ class RequestDispatched(_message.Message):
         request_id: _builtins.str = ...,
         team: _builtins.str = ...,
         arrival_due_at: _timestamp_pb2.Timestamp | None = ...,
+        person_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["arrival_due_at", b"arrival_due_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrival_due_at", b"arrival_due_at", "request_id", b"request_id", "team", b"team"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrival_due_at", b"arrival_due_at", "person_id", b"person_id", "request_id", b"request_id", "team", b"team"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,33 +25,51 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'cdsp/notification/v1/notification.proto\x12\x14\x63\x64sp.notification.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x01\n\x08\x44\x65livery\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x34\n\x06status\x18\x02 \x01(\x0e\x32$.cdsp.notification.v1.DeliveryStatus\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x12\n\nlast_error\x18\x04 \x01(\t\x12\x33\n\x0fnext_attempt_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65livered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8c\x03\n\x06Notice\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x16\n\x0erecipient_kind\x18\x04 \x01(\t\x12\x14\n\x0crecipient_id\x18\x05 \x01(\t\x12\x19\n\x11jurisdiction_path\x18\x06 \x01(\t\x12\x34\n\x07urgency\x18\x07 \x01(\x0e\x32#.cdsp.notification.v1.NoticeUrgency\x12\r\n\x05title\x18\x08 \x01(\t\x12\x0c\n\x04\x62ody\x18\t \x01(\t\x12\x11\n\teasy_read\x18\n \x01(\x08\x12\x13\n\x0b\x66lash_alert\x18\x0b \x01(\x08\x12\x32\n\ndeliveries\x18\x0c \x03(\x0b\x32\x1e.cdsp.notification.v1.Delivery\x12\x1c\n\x14undeliverable_reason\x18\r \x01(\t\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x10ListInboxRequest\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x11ListInboxResponse\x12-\n\x07notices\x18\x01 \x03(\x0b\x32\x1c.cdsp.notification.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x12StreamInboxRequest\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\"%\n\x10GetNoticeRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\"U\n\x16RegisterWebhookRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x02 \x03(\t\x12\x19\n\x11jurisdiction_path\x18\x03 \x01(\t\"r\n\x07Webhook\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x19\n\x11jurisdiction_path\x18\x04 \x01(\t\x12\x16\n\x0esigning_secret\x18\x05 \x01(\t*e\n\rNoticeUrgency\x12\x1e\n\x1aNOTICE_URGENCY_UNSPECIFIED\x10\x00\x12\x19\n\x15NOTICE_URGENCY_NORMAL\x10\x01\x12\x19\n\x15NOTICE_URGENCY_URGENT\x10\x02*\xc6\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44\x45LIVERY_STATUS_PENDING\x10\x01\x12\x18\n\x14\x44\x45LIVERY_STATUS_SENT\x10\x02\x12\x1d\n\x19\x44\x45LIVERY_STATUS_DELIVERED\x10\x03\x12\x1a\n\x16\x44\x45LIVERY_STATUS_FAILED\x10\x04\x12!\n\x1d\x44\x45LIVERY_STATUS_UNDELIVERABLE\x10\x05\x32\xff\x02\n\x13NotificationService\x12\\\n\tListInbox\x12&.cdsp.notification.v1.ListInboxRequest\x1a\'.cdsp.notification.v1.ListInboxResponse\x12W\n\x0bStreamInbox\x12(.cdsp.notification.v1.StreamInboxRequest\x1a\x1c.cdsp.notification.v1.Notice0\x01\x12Q\n\tGetNotice\x12&.cdsp.notification.v1.GetNoticeRequest\x1a\x1c.cdsp.notification.v1.Notice\x12^\n\x0fRegisterWebhook\x12,.cdsp.notification.v1.RegisterWebhookRequest\x1a\x1d.cdsp.notification.v1.Webhookb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'cdsp/notification/v1/notification.proto\x12\x14\x63\x64sp.notification.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x01\n\x08\x44\x65livery\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x34\n\x06status\x18\x02 \x01(\x0e\x32$.cdsp.notification.v1.DeliveryStatus\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x12\n\nlast_error\x18\x04 \x01(\t\x12\x33\n\x0fnext_attempt_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65livered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd0\x03\n\x06Notice\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x16\n\x0erecipient_kind\x18\x04 \x01(\t\x12\x14\n\x0crecipient_id\x18\x05 \x01(\t\x12\x19\n\x11jurisdiction_path\x18\x06 \x01(\t\x12\x34\n\x07urgency\x18\x07 \x01(\x0e\x32#.cdsp.notification.v1.NoticeUrgency\x12\r\n\x05title\x18\x08 \x01(\t\x12\x0c\n\x04\x62ody\x18\t \x01(\t\x12\x11\n\teasy_read\x18\n \x01(\x08\x12\x13\n\x0b\x66lash_alert\x18\x0b \x01(\x08\x12\x32\n\ndeliveries\x18\x0c \x03(\x0b\x32\x1e.cdsp.notification.v1.Delivery\x12\x1c\n\x14undeliverable_reason\x18\r \x01(\t\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x63hannel_reasons\x18\x0f \x03(\t\x12\x0e\n\x06locale\x18\x10 \x01(\t\x12\x19\n\x11source_event_type\x18\x11 \x01(\t\"O\n\x10ListInboxRequest\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x11ListInboxResponse\x12-\n\x07notices\x18\x01 \x03(\x0b\x32\x1c.cdsp.notification.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x12StreamInboxRequest\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\"%\n\x10GetNoticeRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\"U\n\x16RegisterWebhookRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x02 \x03(\t\x12\x19\n\x11jurisdiction_path\x18\x03 \x01(\t\"r\n\x07Webhook\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x19\n\x11jurisdiction_path\x18\x04 \x01(\t\x12\x16\n\x0esigning_secret\x18\x05 \x01(\t\"o\n\x12ListNoticesRequest\x12\x19\n\x11jurisdiction_path\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"]\n\x13ListNoticesResponse\x12-\n\x07notices\x18\x01 \x03(\x0b\x32\x1c.cdsp.notification.v1.Notice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"4\n\x17GetDeliveryStatsRequest\x12\x19\n\x11jurisdiction_path\x18\x01 \x01(\t\"j\n\x12\x43hannelStatusCount\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x34\n\x06status\x18\x02 \x01(\x0e\x32$.cdsp.notification.v1.DeliveryStatus\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"h\n\rDeliveryStats\x12\x38\n\x06\x63ounts\x18\x01 \x03(\x0b\x32(.cdsp.notification.v1.ChannelStatusCount\x12\x1d\n\x15undeliverable_notices\x18\x02 \x01(\x03\"Y\n\x17SetWorkerContactRequest\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x19\n\x11jurisdiction_path\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\"\x7f\n\rWorkerContact\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x19\n\x11jurisdiction_path\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"3\n\x0eLinkAppRequest\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x0e\n\x06linked\x18\x02 \x01(\x08\"4\n\x0fLinkAppResponse\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x0e\n\x06linked\x18\x02 \x01(\x08*e\n\rNoticeUrgency\x12\x1e\n\x1aNOTICE_URGENCY_UNSPECIFIED\x10\x00\x12\x19\n\x15NOTICE_URGENCY_NORMAL\x10\x01\x12\x19\n\x15NOTICE_URGENCY_URGENT\x10\x02*\xc6\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44\x45LIVERY_STATUS_PENDING\x10\x01\x12\x18\n\x14\x44\x45LIVERY_STATUS_SENT\x10\x02\x12\x1d\n\x19\x44\x45LIVERY_STATUS_DELIVERED\x10\x03\x12\x1a\n\x16\x44\x45LIVERY_STATUS_FAILED\x10\x04\x12!\n\x1d\x44\x45LIVERY_STATUS_UNDELIVERABLE\x10\x05\x32\x8b\x06\n\x13NotificationService\x12\\\n\tListInbox\x12&.cdsp.notification.v1.ListInboxRequest\x1a\'.cdsp.notification.v1.ListInboxResponse\x12W\n\x0bStreamInbox\x12(.cdsp.notification.v1.StreamInboxRequest\x1a\x1c.cdsp.notification.v1.Notice0\x01\x12Q\n\tGetNotice\x12&.cdsp.notification.v1.GetNoticeRequest\x1a\x1c.cdsp.notification.v1.Notice\x12^\n\x0fRegisterWebhook\x12,.cdsp.notification.v1.RegisterWebhookRequest\x1a\x1d.cdsp.notification.v1.Webhook\x12\x62\n\x0bListNotices\x12(.cdsp.notification.v1.ListNoticesRequest\x1a).cdsp.notification.v1.ListNoticesResponse\x12\x66\n\x10GetDeliveryStats\x12-.cdsp.notification.v1.GetDeliveryStatsRequest\x1a#.cdsp.notification.v1.DeliveryStats\x12\x66\n\x10SetWorkerContact\x12-.cdsp.notification.v1.SetWorkerContactRequest\x1a#.cdsp.notification.v1.WorkerContact\x12V\n\x07LinkApp\x12$.cdsp.notification.v1.LinkAppRequest\x1a%.cdsp.notification.v1.LinkAppResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cdsp.notification.v1.notification_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NOTICEURGENCY']._serialized_start=1182
-  _globals['_NOTICEURGENCY']._serialized_end=1283
-  _globals['_DELIVERYSTATUS']._serialized_start=1286
-  _globals['_DELIVERYSTATUS']._serialized_end=1484
+  _globals['_NOTICEURGENCY']._serialized_start=2053
+  _globals['_NOTICEURGENCY']._serialized_end=2154
+  _globals['_DELIVERYSTATUS']._serialized_start=2157
+  _globals['_DELIVERYSTATUS']._serialized_end=2355
   _globals['_DELIVERY']._serialized_start=99
   _globals['_DELIVERY']._serialized_end=321
   _globals['_NOTICE']._serialized_start=324
-  _globals['_NOTICE']._serialized_end=720
-  _globals['_LISTINBOXREQUEST']._serialized_start=722
-  _globals['_LISTINBOXREQUEST']._serialized_end=801
-  _globals['_LISTINBOXRESPONSE']._serialized_start=803
-  _globals['_LISTINBOXRESPONSE']._serialized_end=894
-  _globals['_STREAMINBOXREQUEST']._serialized_start=896
-  _globals['_STREAMINBOXREQUEST']._serialized_end=938
-  _globals['_GETNOTICEREQUEST']._serialized_start=940
-  _globals['_GETNOTICEREQUEST']._serialized_end=977
-  _globals['_REGISTERWEBHOOKREQUEST']._serialized_start=979
-  _globals['_REGISTERWEBHOOKREQUEST']._serialized_end=1064
-  _globals['_WEBHOOK']._serialized_start=1066
-  _globals['_WEBHOOK']._serialized_end=1180
-  _globals['_NOTIFICATIONSERVICE']._serialized_start=1487
-  _globals['_NOTIFICATIONSERVICE']._serialized_end=1870
+  _globals['_NOTICE']._serialized_end=788
+  _globals['_LISTINBOXREQUEST']._serialized_start=790
+  _globals['_LISTINBOXREQUEST']._serialized_end=869
+  _globals['_LISTINBOXRESPONSE']._serialized_start=871
+  _globals['_LISTINBOXRESPONSE']._serialized_end=962
+  _globals['_STREAMINBOXREQUEST']._serialized_start=964
+  _globals['_STREAMINBOXREQUEST']._serialized_end=1006
+  _globals['_GETNOTICEREQUEST']._serialized_start=1008
+  _globals['_GETNOTICEREQUEST']._serialized_end=1045
+  _globals['_REGISTERWEBHOOKREQUEST']._serialized_start=1047
+  _globals['_REGISTERWEBHOOKREQUEST']._serialized_end=1132
+  _globals['_WEBHOOK']._serialized_start=1134
+  _globals['_WEBHOOK']._serialized_end=1248
+  _globals['_LISTNOTICESREQUEST']._serialized_start=1250
+  _globals['_LISTNOTICESREQUEST']._serialized_end=1361
+  _globals['_LISTNOTICESRESPONSE']._serialized_start=1363
+  _globals['_LISTNOTICESRESPONSE']._serialized_end=1456
+  _globals['_GETDELIVERYSTATSREQUEST']._serialized_start=1458
+  _globals['_GETDELIVERYSTATSREQUEST']._serialized_end=1510
+  _globals['_CHANNELSTATUSCOUNT']._serialized_start=1512
+  _globals['_CHANNELSTATUSCOUNT']._serialized_end=1618
+  _globals['_DELIVERYSTATS']._serialized_start=1620
+  _globals['_DELIVERYSTATS']._serialized_end=1724
+  _globals['_SETWORKERCONTACTREQUEST']._serialized_start=1726
+  _globals['_SETWORKERCONTACTREQUEST']._serialized_end=1815
+  _globals['_WORKERCONTACT']._serialized_start=1817
+  _globals['_WORKERCONTACT']._serialized_end=1944
+  _globals['_LINKAPPREQUEST']._serialized_start=1946
+  _globals['_LINKAPPREQUEST']._serialized_end=1997
+  _globals['_LINKAPPRESPONSE']._serialized_start=1999
+  _globals['_LINKAPPRESPONSE']._serialized_end=2051
+  _globals['_NOTIFICATIONSERVICE']._serialized_start=2358
+  _globals['_NOTIFICATIONSERVICE']._serialized_end=3137
 # @@protoc_insertion_point(module_scope)

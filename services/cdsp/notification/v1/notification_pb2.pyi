@@ -120,6 +120,9 @@ class Notice(_message.Message):
     DELIVERIES_FIELD_NUMBER: _builtins.int
     UNDELIVERABLE_REASON_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    CHANNEL_REASONS_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    SOURCE_EVENT_TYPE_FIELD_NUMBER: _builtins.int
     notice_id: _builtins.str
     source_event_id: _builtins.str
     template: _builtins.str
@@ -132,10 +135,17 @@ class Notice(_message.Message):
     easy_read: _builtins.bool
     flash_alert: _builtins.bool
     undeliverable_reason: _builtins.str
+    locale: _builtins.str
+    """the template language used"""
+    source_event_type: _builtins.str
     @_builtins.property
     def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delivery]: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def channel_reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """why these channels (e.g. "hearing: text with a flashing alert")"""
+
     def __init__(
         self,
         *,
@@ -153,10 +163,13 @@ class Notice(_message.Message):
         deliveries: _abc.Iterable[Global___Delivery] | None = ...,
         undeliverable_reason: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        channel_reasons: _abc.Iterable[_builtins.str] | None = ...,
+        locale: _builtins.str = ...,
+        source_event_type: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "created_at", b"created_at", "deliveries", b"deliveries", "easy_read", b"easy_read", "flash_alert", b"flash_alert", "jurisdiction_path", b"jurisdiction_path", "notice_id", b"notice_id", "recipient_id", b"recipient_id", "recipient_kind", b"recipient_kind", "source_event_id", b"source_event_id", "template", b"template", "title", b"title", "undeliverable_reason", b"undeliverable_reason", "urgency", b"urgency"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "channel_reasons", b"channel_reasons", "created_at", b"created_at", "deliveries", b"deliveries", "easy_read", b"easy_read", "flash_alert", b"flash_alert", "jurisdiction_path", b"jurisdiction_path", "locale", b"locale", "notice_id", b"notice_id", "recipient_id", b"recipient_id", "recipient_kind", b"recipient_kind", "source_event_id", b"source_event_id", "source_event_type", b"source_event_type", "template", b"template", "title", b"title", "undeliverable_reason", b"undeliverable_reason", "urgency", b"urgency"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -308,3 +321,226 @@ class Webhook(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Webhook: _TypeAlias = Webhook  # noqa: Y015
+
+@_typing.final
+class ListNoticesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
+    SOURCE_EVENT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    jurisdiction_path: _builtins.str
+    """empty: all of the caller's jurisdictions"""
+    source_event_id: _builtins.str
+    """optional"""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        jurisdiction_path: _builtins.str = ...,
+        source_event_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jurisdiction_path", b"jurisdiction_path", "page_size", b"page_size", "page_token", b"page_token", "source_event_id", b"source_event_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNoticesRequest: _TypeAlias = ListNoticesRequest  # noqa: Y015
+
+@_typing.final
+class ListNoticesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notice]: ...
+    def __init__(
+        self,
+        *,
+        notices: _abc.Iterable[Global___Notice] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "notices", b"notices"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNoticesResponse: _TypeAlias = ListNoticesResponse  # noqa: Y015
+
+@_typing.final
+class GetDeliveryStatsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
+    jurisdiction_path: _builtins.str
+    """empty: all of the caller's jurisdictions"""
+    def __init__(
+        self,
+        *,
+        jurisdiction_path: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jurisdiction_path", b"jurisdiction_path"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDeliveryStatsRequest: _TypeAlias = GetDeliveryStatsRequest  # noqa: Y015
+
+@_typing.final
+class ChannelStatusCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    status: Global___DeliveryStatus.ValueType
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        status: Global___DeliveryStatus.ValueType = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "count", b"count", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelStatusCount: _TypeAlias = ChannelStatusCount  # noqa: Y015
+
+@_typing.final
+class DeliveryStats(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNTS_FIELD_NUMBER: _builtins.int
+    UNDELIVERABLE_NOTICES_FIELD_NUMBER: _builtins.int
+    undeliverable_notices: _builtins.int
+    @_builtins.property
+    def counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelStatusCount]: ...
+    def __init__(
+        self,
+        *,
+        counts: _abc.Iterable[Global___ChannelStatusCount] | None = ...,
+        undeliverable_notices: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "undeliverable_notices", b"undeliverable_notices"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliveryStats: _TypeAlias = DeliveryStats  # noqa: Y015
+
+@_typing.final
+class SetWorkerContactRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECIPIENT_ID_FIELD_NUMBER: _builtins.int
+    JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    recipient_id: _builtins.str
+    """a worker's subject (a liaison) or a grid's jurisdiction path"""
+    jurisdiction_path: _builtins.str
+    """where the worker works"""
+    email: _builtins.str
+    """empty removes the address"""
+    def __init__(
+        self,
+        *,
+        recipient_id: _builtins.str = ...,
+        jurisdiction_path: _builtins.str = ...,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "jurisdiction_path", b"jurisdiction_path", "recipient_id", b"recipient_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetWorkerContactRequest: _TypeAlias = SetWorkerContactRequest  # noqa: Y015
+
+@_typing.final
+class WorkerContact(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECIPIENT_ID_FIELD_NUMBER: _builtins.int
+    JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    recipient_id: _builtins.str
+    jurisdiction_path: _builtins.str
+    email: _builtins.str
+    """masked: a***@example.org"""
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        recipient_id: _builtins.str = ...,
+        jurisdiction_path: _builtins.str = ...,
+        email: _builtins.str = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "jurisdiction_path", b"jurisdiction_path", "recipient_id", b"recipient_id", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkerContact: _TypeAlias = WorkerContact  # noqa: Y015
+
+@_typing.final
+class LinkAppRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    LINKED_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    linked: _builtins.bool
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        linked: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["linked", b"linked", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LinkAppRequest: _TypeAlias = LinkAppRequest  # noqa: Y015
+
+@_typing.final
+class LinkAppResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    LINKED_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    linked: _builtins.bool
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        linked: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["linked", b"linked", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LinkAppResponse: _TypeAlias = LinkAppResponse  # noqa: Y015

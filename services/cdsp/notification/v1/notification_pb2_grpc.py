@@ -57,6 +57,26 @@ class NotificationServiceStub:
                 request_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.RegisterWebhookRequest.SerializeToString,
                 response_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.Webhook.FromString,
                 _registered_method=True)
+        self.ListNotices = channel.unary_unary(
+                '/cdsp.notification.v1.NotificationService/ListNotices',
+                request_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.ListNoticesRequest.SerializeToString,
+                response_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.ListNoticesResponse.FromString,
+                _registered_method=True)
+        self.GetDeliveryStats = channel.unary_unary(
+                '/cdsp.notification.v1.NotificationService/GetDeliveryStats',
+                request_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.GetDeliveryStatsRequest.SerializeToString,
+                response_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.DeliveryStats.FromString,
+                _registered_method=True)
+        self.SetWorkerContact = channel.unary_unary(
+                '/cdsp.notification.v1.NotificationService/SetWorkerContact',
+                request_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.SetWorkerContactRequest.SerializeToString,
+                response_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.WorkerContact.FromString,
+                _registered_method=True)
+        self.LinkApp = channel.unary_unary(
+                '/cdsp.notification.v1.NotificationService/LinkApp',
+                request_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.LinkAppRequest.SerializeToString,
+                response_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.LinkAppResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -90,6 +110,36 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNotices(self, request, context):
+        """Notices made in a jurisdiction (or for one source event), newest first, with their
+        delivery status per channel.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDeliveryStats(self, request, context):
+        """Deliveries counted per channel and status, and notices no channel could reach.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetWorkerContact(self, request, context):
+        """Where a worker or a grid team is e-mailed (their inbox needs nothing).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LinkApp(self, request, context):
+        """Records that a resident has (or no longer has) the community app linked: the inbox then
+        counts as a channel that reaches them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -112,6 +162,26 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.RegisterWebhook,
                     request_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.RegisterWebhookRequest.FromString,
                     response_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.Webhook.SerializeToString,
+            ),
+            'ListNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotices,
+                    request_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.ListNoticesRequest.FromString,
+                    response_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.ListNoticesResponse.SerializeToString,
+            ),
+            'GetDeliveryStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeliveryStats,
+                    request_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.GetDeliveryStatsRequest.FromString,
+                    response_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.DeliveryStats.SerializeToString,
+            ),
+            'SetWorkerContact': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetWorkerContact,
+                    request_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.SetWorkerContactRequest.FromString,
+                    response_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.WorkerContact.SerializeToString,
+            ),
+            'LinkApp': grpc.unary_unary_rpc_method_handler(
+                    servicer.LinkApp,
+                    request_deserializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.LinkAppRequest.FromString,
+                    response_serializer=cdsp_dot_notification_dot_v1_dot_notification__pb2.LinkAppResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +295,114 @@ class NotificationService:
             '/cdsp.notification.v1.NotificationService/RegisterWebhook',
             cdsp_dot_notification_dot_v1_dot_notification__pb2.RegisterWebhookRequest.SerializeToString,
             cdsp_dot_notification_dot_v1_dot_notification__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cdsp.notification.v1.NotificationService/ListNotices',
+            cdsp_dot_notification_dot_v1_dot_notification__pb2.ListNoticesRequest.SerializeToString,
+            cdsp_dot_notification_dot_v1_dot_notification__pb2.ListNoticesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeliveryStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cdsp.notification.v1.NotificationService/GetDeliveryStats',
+            cdsp_dot_notification_dot_v1_dot_notification__pb2.GetDeliveryStatsRequest.SerializeToString,
+            cdsp_dot_notification_dot_v1_dot_notification__pb2.DeliveryStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetWorkerContact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cdsp.notification.v1.NotificationService/SetWorkerContact',
+            cdsp_dot_notification_dot_v1_dot_notification__pb2.SetWorkerContactRequest.SerializeToString,
+            cdsp_dot_notification_dot_v1_dot_notification__pb2.WorkerContact.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LinkApp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cdsp.notification.v1.NotificationService/LinkApp',
+            cdsp_dot_notification_dot_v1_dot_notification__pb2.LinkAppRequest.SerializeToString,
+            cdsp_dot_notification_dot_v1_dot_notification__pb2.LinkAppResponse.FromString,
             options,
             channel_credentials,
             insecure,

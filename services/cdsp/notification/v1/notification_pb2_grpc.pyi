@@ -41,6 +41,18 @@ class NotificationServiceStub:
     """Pushes new in-app notices to a connected app as they are stored."""
     GetNotice: _grpc.UnaryUnaryMultiCallable[_notification_pb2.GetNoticeRequest, _notification_pb2.Notice]
     RegisterWebhook: _grpc.UnaryUnaryMultiCallable[_notification_pb2.RegisterWebhookRequest, _notification_pb2.Webhook]
+    ListNotices: _grpc.UnaryUnaryMultiCallable[_notification_pb2.ListNoticesRequest, _notification_pb2.ListNoticesResponse]
+    """Notices made in a jurisdiction (or for one source event), newest first, with their
+    delivery status per channel.
+    """
+    GetDeliveryStats: _grpc.UnaryUnaryMultiCallable[_notification_pb2.GetDeliveryStatsRequest, _notification_pb2.DeliveryStats]
+    """Deliveries counted per channel and status, and notices no channel could reach."""
+    SetWorkerContact: _grpc.UnaryUnaryMultiCallable[_notification_pb2.SetWorkerContactRequest, _notification_pb2.WorkerContact]
+    """Where a worker or a grid team is e-mailed (their inbox needs nothing)."""
+    LinkApp: _grpc.UnaryUnaryMultiCallable[_notification_pb2.LinkAppRequest, _notification_pb2.LinkAppResponse]
+    """Records that a resident has (or no longer has) the community app linked: the inbox then
+    counts as a channel that reaches them.
+    """
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
@@ -55,6 +67,18 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     """Pushes new in-app notices to a connected app as they are stored."""
     GetNotice: _aio.UnaryUnaryMultiCallable[_notification_pb2.GetNoticeRequest, _notification_pb2.Notice]  # type: ignore[assignment]
     RegisterWebhook: _aio.UnaryUnaryMultiCallable[_notification_pb2.RegisterWebhookRequest, _notification_pb2.Webhook]  # type: ignore[assignment]
+    ListNotices: _aio.UnaryUnaryMultiCallable[_notification_pb2.ListNoticesRequest, _notification_pb2.ListNoticesResponse]  # type: ignore[assignment]
+    """Notices made in a jurisdiction (or for one source event), newest first, with their
+    delivery status per channel.
+    """
+    GetDeliveryStats: _aio.UnaryUnaryMultiCallable[_notification_pb2.GetDeliveryStatsRequest, _notification_pb2.DeliveryStats]  # type: ignore[assignment]
+    """Deliveries counted per channel and status, and notices no channel could reach."""
+    SetWorkerContact: _aio.UnaryUnaryMultiCallable[_notification_pb2.SetWorkerContactRequest, _notification_pb2.WorkerContact]  # type: ignore[assignment]
+    """Where a worker or a grid team is e-mailed (their inbox needs nothing)."""
+    LinkApp: _aio.UnaryUnaryMultiCallable[_notification_pb2.LinkAppRequest, _notification_pb2.LinkAppResponse]  # type: ignore[assignment]
+    """Records that a resident has (or no longer has) the community app linked: the inbox then
+    counts as a channel that reaches them.
+    """
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     """Notices the platform decides to send, delivered in a way each recipient's disability allows.
@@ -90,5 +114,41 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _notification_pb2.RegisterWebhookRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_notification_pb2.Webhook, _abc.Awaitable[_notification_pb2.Webhook]]: ...
+
+    @_abc_1.abstractmethod
+    def ListNotices(
+        self,
+        request: _notification_pb2.ListNoticesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.ListNoticesResponse, _abc.Awaitable[_notification_pb2.ListNoticesResponse]]:
+        """Notices made in a jurisdiction (or for one source event), newest first, with their
+        delivery status per channel.
+        """
+
+    @_abc_1.abstractmethod
+    def GetDeliveryStats(
+        self,
+        request: _notification_pb2.GetDeliveryStatsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.DeliveryStats, _abc.Awaitable[_notification_pb2.DeliveryStats]]:
+        """Deliveries counted per channel and status, and notices no channel could reach."""
+
+    @_abc_1.abstractmethod
+    def SetWorkerContact(
+        self,
+        request: _notification_pb2.SetWorkerContactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.WorkerContact, _abc.Awaitable[_notification_pb2.WorkerContact]]:
+        """Where a worker or a grid team is e-mailed (their inbox needs nothing)."""
+
+    @_abc_1.abstractmethod
+    def LinkApp(
+        self,
+        request: _notification_pb2.LinkAppRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_pb2.LinkAppResponse, _abc.Awaitable[_notification_pb2.LinkAppResponse]]:
+        """Records that a resident has (or no longer has) the community app linked: the inbox then
+        counts as a channel that reaches them.
+        """
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,135 @@
+"""SQL for the dispatcher: claim due deliveries (with their text and address), record what
+happened to them, and count what was recently sent to a recipient (for the rate limit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from runtime.db import UnitOfWork
+
+SENT, DELIVERED, FAILED = 2, 3, 4
+
+# FOR UPDATE SKIP LOCKED: replicas claim different rows. The claim pushes next_attempt_at a lease
+# ahead, so a process that dies mid-send leaves the delivery to be tried again after the lease.
+CLAIM = """
+WITH due AS (
+    SELECT delivery_id FROM deliveries
+    WHERE status = 1 AND next_attempt_at <= now()
+    ORDER BY next_attempt_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED),
+claimed AS (
+    UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => %(lease)s),
+                            updated_at = now()
+    FROM due WHERE d.delivery_id = due.delivery_id
+    RETURNING d.*)
+SELECT c.delivery_id::text, c.notice_id::text, c.channel, c.recipient_kind, c.recipient_id,
+       c.urgent, c.attempts, n.title, n.body, n.flash_alert, n.easy_read,
+       n.source_event_id::text, n.source_event_type, n.template, n.jurisdiction_path,
+       n.created_at,
+       CASE WHEN c.channel IN ('sms', 'voice') THEN
+                 CASE c.recipient_kind WHEN 'guardian' THEN r.guardian_phone ELSE r.phone END
+            WHEN c.channel = 'email' THEN coalesce(wc.email, '')
+            WHEN c.channel = 'webhook' THEN coalesce(w.url, '')
+            ELSE '' END,
+       coalesce(w.secret, ''), coalesce(w.active, true)
+FROM claimed c JOIN notices n ON n.notice_id = c.notice_id
+LEFT JOIN recipients r ON NOT r.archived AND r.person_id =
+    CASE WHEN c.channel IN ('sms', 'voice') THEN CAST(c.recipient_id AS uuid) END
+LEFT JOIN worker_contacts wc ON c.channel = 'email' AND wc.recipient_id = c.recipient_id
+LEFT JOIN webhooks w ON w.webhook_id = c.webhook_id
+ORDER BY c.urgent DESC, c.next_attempt_at
+"""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: str
+    notice_id: str
+    channel: str
+    recipient_kind: str
+    recipient_id: str
+    urgent: bool
+    attempts: int            # tries before this one
+    title: str
+    body: str
+    flash_alert: bool
+    easy_read: bool
+    source_event_id: str
+    source_event_type: str
+    template: str
+    jurisdiction_path: str
+    created_at: datetime
+    address: str
+    secret: str
+    webhook_active: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed delivery."""
+
+    claimed: Claimed
+    status: int                       # 1 pending again (retry or held), 2, 3 or 4
+    next_attempt_at: datetime | None  # for a retry or a hold
+    error: str = ""
+    provider_ref: str = ""
+    tried: bool = True                # False when held: a hold is not a try
+
+
+async def claim(uow: UnitOfWork, batch: int, lease_s: int) -> list[Claimed]:
+    rows = await uow.fetchall(CLAIM, {"batch": batch, "lease": lease_s})
+    return [Claimed(*r) for r in rows]  # type: ignore[arg-type]
+
+
+async def sent_last_hour(uow: UnitOfWork, keys: list[tuple[str, str]]
+                         ) -> dict[tuple[str, str], list[datetime]]:
+    """When SMS, voice and e-mail notices were sent to these (kind, recipient) in the last
+    hour, urgent ones excepted."""
+    if not keys:
+        return {}
+    rows = await uow.fetchall(
+        "SELECT recipient_kind, recipient_id, sent_at FROM deliveries "
+        "WHERE recipient_id = ANY(%s) AND sent_at > now() - interval '1 hour' "
+        "AND channel IN ('sms', 'voice', 'email') AND NOT urgent",
+        [list({k[1] for k in keys})])
+    found: dict[tuple[str, str], list[datetime]] = {}
+    for kind, who, at in rows:
+        found.setdefault((kind, who), []).append(at)
+    return found
+
+
+async def record(uow: UnitOfWork, outcomes: list[Outcome]) -> None:
+    """Writes the outcomes in one statement."""
+    if not outcomes:
+        return
+    await uow.execute(
+        "UPDATE deliveries d SET status = o.status, "
+        "attempts = d.attempts + CASE WHEN o.tried THEN 1 ELSE 0 END, "
+        "next_attempt_at = coalesce(o.next_at, d.next_attempt_at), last_error = o.error, "
+        "provider_ref = CASE WHEN o.ref <> '' THEN o.ref ELSE d.provider_ref END, "
+        "sent_at = CASE WHEN o.status IN (2, 3) THEN now() ELSE d.sent_at END, "
+        "delivered_at = CASE WHEN o.status = 3 THEN now() ELSE d.delivered_at END, "
+        "updated_at = now() "
+        "FROM unnest(%s::uuid[], %s::smallint[], %s::boolean[], %s::timestamptz[], %s::text[], "
+        "%s::text[]) AS o(id, status, tried, next_at, error, ref) WHERE d.delivery_id = o.id",
+        [[o.claimed.delivery_id for o in outcomes], [o.status for o in outcomes],
+         [o.tried for o in outcomes], [o.next_attempt_at for o in outcomes],
+         [o.error for o in outcomes], [o.provider_ref for o in outcomes]])
+
+
+async def bump_versions(uow: UnitOfWork, counts: dict[str, int]) -> dict[str, int]:
+    """Reserves `count` event versions per notice; returns the first reserved one."""
+    if not counts:
+        return {}
+    ids = list(counts)
+    rows = await uow.fetchall(
+        "UPDATE notices n SET version = n.version + c.k FROM unnest(%s::uuid[], %s::int[]) "
+        "AS c(id, k) WHERE n.notice_id = c.id RETURNING n.notice_id::text, n.version - c.k + 1",
+        [ids, [counts[i] for i in ids]])
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+async def pending_by_channel(uow: UnitOfWork) -> dict[str, int]:
+    rows = await uow.fetchall("SELECT channel, count(*) FROM deliveries WHERE status = 1 "
+                              "GROUP BY channel")
+    return {str(c): int(n) for c, n in rows}

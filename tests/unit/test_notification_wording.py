@@ -1,0 +1,79 @@
+"""The words the notification service puts into templates."""
+
+from __future__ import annotations
+
+import pytest
+from google.protobuf import symbol_database
+from google.protobuf.descriptor import FieldDescriptor
+
+from notification.domain.rules import default_rules, enum_token
+from notification.domain.templates import TemplateError, default_book
+from notification.domain.wording import default_wording, parse_wording
+
+GOOD = {"household": {k: {"zh-CN": "x", "en": "x"} for k in ("own", "named", "unknown")}}
+
+
+def test_every_enum_and_bool_value_a_rule_can_feed_has_words() -> None:
+    """A rule feeding a token nobody translated would show 'red' to a reader of Chinese."""
+    wording = default_wording()
+    checked = 0
+    for rule in default_rules().rules:
+        descriptor = symbol_database.Default().GetSymbol(rule.event_type).DESCRIPTOR
+        for target, source in rule.fields.items():
+            field = descriptor.fields_by_name[source.field]
+            if field.type == FieldDescriptor.TYPE_ENUM:
+                tokens = [enum_token(field.enum_type, v.number)
+                          for v in field.enum_type.values if v.number]
+            elif field.type == FieldDescriptor.TYPE_BOOL:
+                tokens = ["true", "false"]
+            else:
+                continue
+            for token in tokens:
+                for locale in ("zh-CN", "en"):
+                    words = wording.token(target, token, locale)
+                    assert words and words != token, (rule.name, target, token, locale)
+                    checked += 1
+    assert checked >= 10
+
+
+def test_every_warning_level_a_rule_matches_has_actions() -> None:
+    wording = default_wording()
+    for level in ("red", "orange", "yellow"):
+        assert wording.actions_for(level, "zh-CN") and wording.actions_for(level, "en")
+
+
+def test_tokens_are_translated_and_other_text_left_alone() -> None:
+    wording = default_wording()
+    out = wording.translate({"level": "red", "team": "网格一队", "decision": "true"}, "zh-CN")
+    assert out == {"level": "红色", "team": "网格一队", "decision": "已批准"}
+    assert wording.translate({"level": "red"}, "en") == {"level": "Red"}
+    assert wording.token("item", "an_unnamed_item", "zh-CN") == "an_unnamed_item"
+
+
+def test_households_are_named_for_their_reader() -> None:
+    wording = default_wording()
+    assert wording.household_name("zh-CN", own=True) == "您家"
+    assert wording.household_name("zh-CN", own=False, name="王芳") == "王芳家"
+    assert wording.household_name("en", own=False, name="Wang Fang") == "Wang Fang's household"
+    assert wording.household_name("en", own=False) == "a household"
+
+
+def test_a_rendered_red_warning_reads_right_in_chinese() -> None:
+    wording = default_wording()
+    fields = wording.translate({"level": "red"}, "zh-CN")
+    fields["household"] = wording.household_name("zh-CN", own=True)
+    fields["actions"] = wording.actions_for("red", "zh-CN")
+    text = default_book().render("warning_raised", fields, "zh-CN")
+    assert text.title == "红色预警：我们来帮您"
+    assert "您家" in text.body and "24小时内上门" in text.body and "{" not in text.body
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({**GOOD, "colour": {}}, "unknown table"),
+    ({"household": {"own": {"zh-CN": "x", "en": "x"}}}, "household.named is missing"),
+    ({**GOOD, "token": {"level": {"red": {"zh-CN": "红"}}}}, "en is missing"),
+    ({**GOOD, "actions": {"red": "text"}}, "table of locale"),
+])
+def test_bad_wording_is_refused_at_load(data: dict[str, object], message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        parse_wording(data)
