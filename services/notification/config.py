@@ -76,6 +76,10 @@ class NotifySettings:
                          env("CDSP_WEBHOOK_ALLOWED_NETWORKS", default_nets).split(",") if n.strip())
         except ValueError as e:
             raise SettingsError(f"CDSP_WEBHOOK_ALLOWED_NETWORKS: {e}") from None
+        provider_url = env("CDSP_SMS_PROVIDER_URL", "").rstrip("/")
+        if provider_url and not env("CDSP_SMS_PROVIDER_KEY", ""):
+            raise SettingsError("CDSP_SMS_PROVIDER_KEY is required when CDSP_SMS_PROVIDER_URL "
+                                "is set")
         return cls(
             locale=locale,
             max_attempts=env_int("CDSP_NOTIFY_MAX_ATTEMPTS", 5, 1, 50),
@@ -93,7 +97,7 @@ class NotifySettings:
             smtp_starttls=env("CDSP_SMTP_STARTTLS", "") in ("1", "true", "yes"),
             smtp_username=env("CDSP_SMTP_USERNAME", ""),
             smtp_password=env("CDSP_SMTP_PASSWORD", ""),
-            provider_url=env("CDSP_SMS_PROVIDER_URL", "").rstrip("/"),
+            provider_url=provider_url,
             provider_key=env("CDSP_SMS_PROVIDER_KEY", ""),
         )
 

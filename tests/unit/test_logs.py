@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from runtime.logs import JsonFormatter, mask_personal_data, mask_resident_id
+from runtime.logs import JsonFormatter, mask_email, mask_personal_data, mask_resident_id
 
 RESIDENT_ID = "11010519491231002X"
 CERTIFICATE = "35050219800310001142"
@@ -101,3 +101,10 @@ def test_json_formatter_masks_exception_text() -> None:
 def test_json_formatter_keeps_non_ascii_text() -> None:
     entry = json.loads(JsonFormatter("registry").format(make_record("登记 %s", "张三")))
     assert entry["msg"] == "登记 张三"
+
+
+def test_e_mail_addresses_are_masked() -> None:
+    assert mask_email("zhang.san@example.org") == "z***@example.org"
+    assert mask_email("nonsense") == "********"
+    text = mask_personal_data("smtp refused <li.si@mail.example.cn> and 13812345678")
+    assert "li.si" not in text and "l***@mail.example.cn" in text and "12345678" not in text
