@@ -44,7 +44,8 @@ class Stack:
     state_dir: Path = ROOT / ".local"
     pg_port: int = 55432
     kafka_port: int = 9092
-    port_offset: int = 0  # added to the gRPC and metrics ports of the services
+    port_offset: int = 0  # added to the gRPC ports of the services
+    metrics_offset: int | None = None  # added to metrics and endpoint ports (default: port_offset)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -69,11 +70,15 @@ class Stack:
     def grpc_addr(self, service: str) -> str:
         return f"127.0.0.1:{GRPC_PORTS[service] + self.port_offset}"
 
+    @property
+    def _other_offset(self) -> int:
+        return self.port_offset if self.metrics_offset is None else self.metrics_offset
+
     def metrics_port(self, service: str) -> int:
-        return METRICS_PORTS[service] + self.port_offset
+        return METRICS_PORTS[service] + self._other_offset
 
     def endpoint_port(self, name: str) -> int:
-        return ENDPOINT_PORTS[name] + self.port_offset
+        return ENDPOINT_PORTS[name] + self._other_offset
 
     def endpoint_env(self) -> dict[str, str]:
         """How the notification service reaches the local stand-ins."""

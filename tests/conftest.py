@@ -19,10 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def stack() -> Iterator[devstack.Stack]:
     state = ROOT / ".local-test" / f"run-{os.getpid()}"
-    # Ports of this session's own: several test sessions may run at once on one machine.
+    # Ports of this session's own: several test sessions may run at once on one machine. All
+    # below Linux's ephemeral range (32768-60999), where an outgoing connection's local port
+    # could take a port a service is about to listen on: gRPC 20051+, metrics 10101+,
+    # PostgreSQL 26000+, broker 19300+.
     slot = os.getpid() % 40
-    stack = devstack.Stack(state_dir=state, pg_port=56000 + slot, kafka_port=19300 + slot,
-                           port_offset=1000 + 10 * slot)
+    stack = devstack.Stack(state_dir=state, pg_port=26000 + slot, kafka_port=19300 + slot,
+                           port_offset=-30000 + 10 * slot, metrics_offset=1000 + 10 * slot)
     devstack.start_postgres(stack)
     devstack.start_broker(stack)
     try:

@@ -293,7 +293,8 @@ def sla_aid(stack: devstack.Stack, registry: str) -> Iterator[devstack.Stack]:
     sharing the aid database. The session's aid process is stopped meanwhile: its scan reads the
     same rows and would otherwise race ours to mark the breach."""
     mine = devstack.Stack(state_dir=stack.state_dir / "aid-sla", pg_port=stack.pg_port,
-                          kafka_port=stack.kafka_port, port_offset=400)
+                          kafka_port=stack.kafka_port, port_offset=stack.port_offset + 7,
+                          metrics_offset=(stack.metrics_offset or 0) + 7)
     mine.state_dir.mkdir(parents=True, exist_ok=True)
     shared_running = "aid" in stack.procs
     if shared_running:

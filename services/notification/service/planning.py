@@ -102,8 +102,9 @@ async def plan_event(n: Notifier, uow: UnitOfWork, envelope: Envelope, payload: 
         for kind in rule.recipients:
             found = targets(kind, persons, envelope)
             if not found and kind in ("resident", "liaison"):
-                reason = ("no resident of this event is known to the notification service"
-                          if kind == "resident" else "no liaison is assigned to this person")
+                # No resident means no person is known; a liaison can also be unassigned.
+                reason = ("no person of this event is known to the notification service"
+                          if not persons else "no liaison is assigned to this person")
                 made += await _store(n, uow, envelope, rule, fed, _unreachable(
                     kind, about or envelope.aggregate_id, envelope, persons), reason)
                 continue
