@@ -86,8 +86,8 @@ def notify_admin(tree: Tree, addr: str) -> notification_pb2_grpc.NotificationSer
     return notify_stub(addr, token("city_admin", [tree.city_path], subject="city-admin"))
 
 
-class NotificationDb:
-    """The notification service's database, read as its own role across all jurisdictions."""
+class ServiceDb:
+    """A service's database, read as the service's own role across all jurisdictions."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -145,3 +145,6 @@ class AidEvents:
 
     def close(self) -> None:
         self.producer.close()
+
+
+NotificationDb = ServiceDb

@@ -81,3 +81,12 @@ def aid_events(stack: devstack.Stack) -> Iterator[AidEvents]:
     events = AidEvents(stack.kafka_bootstrap)
     yield events
     events.close()
+
+
+@pytest.fixture(scope="session")
+def employment(stack: devstack.Stack, registry: str) -> Iterator[str]:
+    """The employment service, consuming the registry's events into its candidates."""
+    devstack.start_service(stack, "employment", {"CDSP_SHUTDOWN_GRACE_S": "5"})
+    yield stack.grpc_addr("employment")
+    if "employment" in stack.procs:
+        devstack.stop_service(stack, "employment")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdsp.events.v1 import registry_pb2 as ev
-from runtime.auth import SYSTEM
 from runtime.db import UnitOfWork
+from runtime.sql import filed_under
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,4 @@ async def jurisdiction_anywhere(uow: UnitOfWork, table: str, key: str, value: st
     outside it is reported as PERMISSION_DENIED rather than NOT_FOUND."""
     if (table, key) not in LOOKUPS:  # names go into the SQL: only these, never caller input
         raise ValueError(f"no lookup by {table}.{key}")
-    await uow.with_scope(SYSTEM)
-    try:
-        row = await uow.fetchone(f"SELECT jurisdiction_path FROM {table} WHERE {key} = %s",
-                                 [value])
-    finally:
-        await uow.with_scope(uow.caller)
-    return row[0] if row else None
+    return await filed_under(uow, table, key, value)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdsp.events.v1 import registry_pb2 as ev
-from runtime.auth import SYSTEM
 from runtime.db import UnitOfWork
+from runtime.sql import filed_under
 
 RECIPIENT_COLUMNS = ("r.person_id::text, r.household_id::text, r.jurisdiction_path, "
                      "r.display_name, r.category, r.preferred_channel, r.phone, "
@@ -84,14 +84,7 @@ async def household_members(uow: UnitOfWork, household_id: str) -> list[Recipien
 
 async def path_anywhere(uow: UnitOfWork, person_id: str) -> str | None:
     """Where a person is, whatever the caller's scope (for NOT_FOUND vs PERMISSION_DENIED)."""
-    await uow.with_scope(SYSTEM)
-    try:
-        row = await uow.fetchone("SELECT jurisdiction_path FROM recipients WHERE person_id = %s "
-                                 "AND NOT archived",
-                                 [person_id])
-    finally:
-        await uow.with_scope(uow.caller)
-    return str(row[0]) if row else None
+    return await filed_under(uow, "recipients", "person_id", person_id, "AND NOT archived")
 
 
 async def link_app(uow: UnitOfWork, person_id: str, linked: bool, by: str) -> None:
