@@ -16,8 +16,8 @@ from runtime.consumer import Handler
 from runtime.db import UnitOfWork
 
 REGISTRY_TOPIC = "cdsp.registry.v1"
-# The topics whose events may concern people; employment and volunteer join when they exist.
-SOURCE_TOPICS = ("cdsp.aid.v1",)
+# The topics whose events may concern people; volunteer joins when it exists.
+SOURCE_TOPICS = ("cdsp.aid.v1", "cdsp.employment.v1")
 
 
 async def project(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
