@@ -37,7 +37,9 @@ def consumers(rt: Runtime) -> list[EventConsumer]:
 
 def periodic(rt: Runtime) -> list[PeriodicJob]:
     """Scans that run at start-up too, so what fell due while the service was down is found."""
-    return []
+    from employment.service.placements import placement_jobs
+
+    return placement_jobs(_employment(rt))
 
 
 DEFINITION = ServiceDefinition(

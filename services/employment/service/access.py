@@ -43,6 +43,5 @@ def require_working_age(emp: Employment, candidate: CandidateRow, today: date) -
         raise FailedPrecondition("the person's birth date is not known: working age "
                                  f"({low}-{high}) cannot be checked")
     if not low <= age <= high:
-        raise FailedPrecondition(f"the person is {age}: outside working age ({low}-{high}), "
-                                 "so cannot be enrolled")
+        raise FailedPrecondition(f"the person is {age}: outside working age ({low}-{high})")
     return age
