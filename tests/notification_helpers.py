@@ -122,7 +122,10 @@ class ServiceDb:
             if not found or (count is not None and len(found) != count):
                 return []
             return found if all(d[3] != 1 for d in found) else []
-        return wait_until(done, f"deliveries of event {source_event_id} settled")
+        try:
+            return wait_until(done, f"deliveries of event {source_event_id} settled")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; they are {self.deliveries(source_event_id)}") from None
 
 
 class AidEvents:

@@ -15,7 +15,7 @@ from google.rpc import error_details_pb2, status_pb2
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 16 * 1024 * 1024)]
 
 
-class _Bearer(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+class _Bearer:
     def __init__(self, token: Callable[[], str]) -> None:
         self.token = token
 
@@ -25,9 +25,15 @@ class _Bearer(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientIn
                                           grpc.aio.Metadata(*metadata), details.credentials,
                                           details.wait_for_ready)
 
+
+# grpc.aio files an interceptor under the first call kind it implements only, so one object
+# cannot serve two kinds: one class per kind (else server-streaming calls go without a token).
+class _UnaryBearer(_Bearer, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self._details(details), request)
 
+
+class _StreamBearer(_Bearer, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self._details(details), request)
 
@@ -35,7 +41,8 @@ class _Bearer(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientIn
 def aio_channel(addr: str, token: str | Callable[[], str]) -> grpc.aio.Channel:
     provider = token if callable(token) else (lambda: token)
     return grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS,
-                                     interceptors=[_Bearer(provider)])
+                                     interceptors=[_UnaryBearer(provider),
+                                                   _StreamBearer(provider)])
 
 
 def sync_channel(addr: str, token: str) -> grpc.Channel:

@@ -11,10 +11,12 @@ from cdsp.common.v1 import common_pb2 as common
 from cdsp.events.v1 import aid_pb2 as ev
 from cdsp.events.v1 import notification_pb2 as nev
 from cdsp.notification.v1 import notification_pb2 as pb
+from cdsp.notification.v1 import notification_pb2_grpc
 from cdsp.registry.v1 import registry_pb2 as rpb
 from runtime.events import unpack_payload
+from runtime.grpc_client import aio_channel
 from tests.events import TopicReader
-from tests.helpers import Tree
+from tests.helpers import Tree, token
 from tests.notification_helpers import (
     AidEvents,
     Endpoints,
@@ -155,3 +157,26 @@ def test_the_inbox_pushes_a_notice_to_a_connected_app_and_lists_it(
         recipient_id="gw-01", page_size=500)).notices if n.source_event_id == event_id],
         "the liaison's inbox has the orange warning")
     assert liaison[0].recipient_kind == "liaison"
+
+
+async def test_an_asyncio_client_streams_its_inbox_with_its_token(
+        tree: Tree, notification: str, notify_db: NotificationDb, aid_events: AidEvents) -> None:
+    """runtime.grpc_client.aio_channel sends the bearer token on server-streaming calls too."""
+    person = tree.register(tree.household(), phone=unique_phone(),
+                           preferred_channel=C.CONTACT_CHANNEL_APP)
+    notify_db.wait_recipients([person.person_id])
+    admin = notify_admin(tree, notification)
+    admin.LinkApp(pb.LinkAppRequest(person_id=person.person_id, linked=True))
+    tok = token("city_admin", [tree.city_path], subject="app")
+    async with aio_channel(notification, tok) as channel:
+        stub = notification_pb2_grpc.NotificationServiceStub(channel)
+        call = stub.StreamInbox(pb.StreamInboxRequest(recipient_id=person.person_id),
+                                timeout=30)
+        await call.initial_metadata()
+        event_id = aid_events.publish(ev.WarningRaised(
+            household_id=person.household_id, case_id=str(uuid.uuid4()),
+            level=ev.WARNING_LEVEL_YELLOW, reason="t", person_ids=[person.person_id]),
+            tree.grid_paths[0], str(uuid.uuid4()))
+        pushed = await call.read()
+        call.cancel()
+    assert isinstance(pushed, pb.Notice) and pushed.source_event_id == event_id

@@ -177,3 +177,25 @@ def test_a_grid_team_with_an_e_mail_contact_is_e_mailed(
     mail = next(m for m in endpoints.smtp.messages if address in m.rcpt_tos)
     assert mail.message["Subject"] == "求助处理超时，请尽快跟进"
     assert "30分钟到场" in mail.message.get_content()
+
+
+def test_a_slow_endpoint_never_holds_up_an_inbox(
+        tree: Tree, notification: str, notify_db: NotificationDb, endpoints: Endpoints,
+        aid_events: AidEvents) -> None:
+    api = notify_admin(tree, notification)
+    api.RegisterWebhook(pb.RegisterWebhookRequest(url=endpoints.webhook.url,
+                                                  jurisdiction_path=tree.grid_paths[0]))
+    endpoints.do(lambda: endpoints.webhook.set_delay(3.0))
+    try:
+        event_id = aid_events.publish(kit_low(tree.grids[0]), tree.grid_paths[0],
+                                      tree.grids[0])
+
+        def inbox_delivered() -> list[tuple[object, ...]]:
+            found = notify_db.deliveries(event_id)
+            return found if any(d[2] == "inbox" and d[3] == 3 for d in found) else []
+        state = wait_until(inbox_delivered, "the inbox delivered")
+        webhook = [d for d in state if d[2] == "webhook"]
+        assert webhook and webhook[0][3] == 1  # still on its way while the inbox has it
+    finally:
+        endpoints.do(lambda: endpoints.webhook.set_delay(0.0))
+    assert {d[2]: d[3] for d in notify_db.settled(event_id)} == {"inbox": 3, "webhook": 3}

@@ -3,20 +3,30 @@ happened to them, and count what was recently sent to a recipient (for the rate 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from runtime.db import UnitOfWork
 
 SENT, DELIVERED, FAILED = 2, 3, 4
+PHONE_CHANNELS = frozenset({"sms", "voice"})
 
 # FOR UPDATE SKIP LOCKED: replicas claim different rows. The claim pushes next_attempt_at a lease
 # ahead, so a process that dies mid-send leaves the delivery to be tried again after the lease.
+# Inbox deliveries and outside ones are claimed separately, so outside sends in flight (bounded
+# by `remote`) never keep a notice from an inbox. Phone numbers are looked up afterwards by
+# person id (`= ANY(uuid[])` is leakproof, so the primary key serves it under row-level
+# security; a join through a text-to-uuid cast would not be, and scanned every recipient).
 CLAIM = """
-WITH due AS (
+WITH due_inbox AS (
     SELECT delivery_id FROM deliveries
-    WHERE status = 1 AND next_attempt_at <= now()
+    WHERE status = 1 AND channel = 'inbox' AND next_attempt_at <= now()
     ORDER BY next_attempt_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED),
+due_outside AS (
+    SELECT delivery_id FROM deliveries
+    WHERE status = 1 AND channel <> 'inbox' AND next_attempt_at <= now()
+    ORDER BY next_attempt_at LIMIT %(remote)s FOR UPDATE SKIP LOCKED),
+due AS (SELECT delivery_id FROM due_inbox UNION ALL SELECT delivery_id FROM due_outside),
 claimed AS (
     UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => %(lease)s),
                             updated_at = now()
@@ -26,19 +36,17 @@ SELECT c.delivery_id::text, c.notice_id::text, c.channel, c.recipient_kind, c.re
        c.urgent, c.attempts, n.title, n.body, n.flash_alert, n.easy_read,
        n.source_event_id::text, n.source_event_type, n.template, n.jurisdiction_path,
        n.created_at,
-       CASE WHEN c.channel IN ('sms', 'voice') THEN
-                 CASE c.recipient_kind WHEN 'guardian' THEN r.guardian_phone ELSE r.phone END
-            WHEN c.channel = 'email' THEN coalesce(wc.email, '')
+       CASE WHEN c.channel = 'email' THEN coalesce(wc.email, '')
             WHEN c.channel = 'webhook' THEN coalesce(w.url, '')
             ELSE '' END,
        coalesce(w.secret, ''), coalesce(w.active, true)
 FROM claimed c JOIN notices n ON n.notice_id = c.notice_id
-LEFT JOIN recipients r ON NOT r.archived AND r.person_id =
-    CASE WHEN c.channel IN ('sms', 'voice') THEN CAST(c.recipient_id AS uuid) END
 LEFT JOIN worker_contacts wc ON c.channel = 'email' AND wc.recipient_id = c.recipient_id
 LEFT JOIN webhooks w ON w.webhook_id = c.webhook_id
 ORDER BY c.urgent DESC, c.next_attempt_at
 """
+PHONES = ("SELECT person_id::text, phone, guardian_phone FROM recipients "
+          "WHERE person_id = ANY(%s::uuid[]) AND NOT archived")
 
 
 @dataclass(frozen=True)
@@ -76,9 +84,23 @@ class Outcome:
     tried: bool = True                # False when held: a hold is not a try
 
 
-async def claim(uow: UnitOfWork, batch: int, lease_s: int) -> list[Claimed]:
-    rows = await uow.fetchall(CLAIM, {"batch": batch, "lease": lease_s})
-    return [Claimed(*r) for r in rows]  # type: ignore[arg-type]
+async def claim(uow: UnitOfWork, batch: int, remote: int, lease_s: int) -> list[Claimed]:
+    """Up to `batch` inbox deliveries and `remote` outside ones that are due, with the text to
+    send and the address to send it to."""
+    rows = [Claimed(*r) for r in await uow.fetchall(  # type: ignore[arg-type]
+        CLAIM, {"batch": batch, "remote": remote, "lease": lease_s})]
+    people = list({c.recipient_id for c in rows if c.channel in PHONE_CHANNELS})
+    if not people:
+        return rows
+    phones = {str(p): (str(own), str(guardian))
+              for p, own, guardian in await uow.fetchall(PHONES, [people])}
+    return [replace(c, address=_phone(c, phones)) if c.channel in PHONE_CHANNELS else c
+            for c in rows]
+
+
+def _phone(c: Claimed, phones: dict[str, tuple[str, str]]) -> str:
+    own, guardian = phones.get(c.recipient_id, ("", ""))
+    return guardian if c.recipient_kind == "guardian" else own
 
 
 async def sent_last_hour(uow: UnitOfWork, keys: list[tuple[str, str]]

@@ -1,12 +1,15 @@
 """The dispatcher: sends what is stored, and records what happened, with events.
 
 Each round claims due deliveries (FOR UPDATE SKIP LOCKED, with a lease: replicas never send the
-same delivery at once, and one whose process died mid-send is tried again after the lease), holds
-those that quiet hours or the rate limit hold back, sends the rest concurrently through the
-channel's sender, and records every outcome in one transaction with its events (NoticeSent,
-NoticeDelivered, NoticeFailed) in the outbox. A temporary failure is retried with exponential
-backoff and jitter until CDSP_NOTIFY_MAX_ATTEMPTS; a permanent one fails at once. Woken by NOTIFY
-when notices are stored, and every half second for retries that have come due.
+same delivery at once, and one whose process died mid-send is tried again after the lease).
+Inbox deliveries are recorded (and pushed to connected apps) at once, in the round's own
+transaction. Outside ones (webhook, e-mail, SMS, voice) that quiet hours or the rate limit hold
+back are recorded as held; the rest are sent concurrently in a task of their own, which records
+their outcomes when the last one is back, so a slow endpoint never delays an inbox. Every outcome
+is recorded with its events (NoticeSent, NoticeDelivered, NoticeFailed) in the outbox. A
+temporary failure is retried with exponential backoff and jitter until CDSP_NOTIFY_MAX_ATTEMPTS;
+a permanent one fails at once. Woken by NOTIFY when notices are stored (then lingering a few
+milliseconds so a burst makes one round), and every half second for retries that have come due.
 
 Delivery is at least once towards the outside world (a crash between a send and its record sends
 again after the lease): every message carries its delivery id for receivers to deduplicate on.
@@ -37,6 +40,7 @@ log = logging.getLogger("cdsp.notification.dispatch")
 CHANNEL = "cdsp_deliveries"
 INBOX_CHANNEL = "cdsp_inbox"
 POLL_S = 0.5
+LINGER_S = 0.005
 # Accepted by the far end = delivered, for these: the recipient's own inbox, the partner's system.
 DELIVERED_ON_ACCEPT = frozenset({"inbox", "webhook"})
 MISSING_ADDRESS = {"sms": "the recipient has no phone number any more",
@@ -62,6 +66,8 @@ class Dispatcher:
         self.stopping = False
         self._sem = asyncio.Semaphore(self.s.concurrency)
         self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[asyncio.Task[None]] = set()   # outside sends in flight
+        self._in_flight = 0
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self.run(), name="dispatcher"),
@@ -83,6 +89,8 @@ class Dispatcher:
             log.warning("dispatcher round did not finish in %.0fs", timeout)
         with contextlib.suppress(asyncio.CancelledError):
             await listener
+        if self._sending:
+            await asyncio.wait(self._sending, timeout=timeout)
         for sender in self.n.senders.values():
             await sender.close()
 
@@ -101,37 +109,60 @@ class Dispatcher:
             if handled < self.s.batch:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), POLL_S)
+                    await asyncio.sleep(LINGER_S)
                 self.wake.clear()
 
     async def round(self) -> int:
+        remote_room = max(0, 2 * self.s.batch - self._in_flight)
         async with self.n.db.unit_of_work(SYSTEM) as uow:
-            claimed = await delivery_store.claim(uow, self.s.batch, self.s.lease_s)
+            claimed = await delivery_store.claim(uow, self.s.batch, remote_room,
+                                                 self.s.lease_s)
             limited = [(c.recipient_kind, c.recipient_id) for c in claimed
                        if c.channel in policy.RATE_LIMITED and not c.urgent]
             recent = await delivery_store.sent_last_hour(uow, limited)
         if not claimed:
             return 0
         now = datetime.now(UTC)
-        held: list[Outcome] = []
+        settled: list[Outcome] = []      # recorded now: inbox deliveries and holds
         to_send: list[Claimed] = []
         for c in claimed:
+            if c.channel == "inbox":
+                settled.append(await self._send(c))
+                continue
             key = (c.recipient_kind, c.recipient_id)
             until, why = policy.hold_until(c.channel, c.urgent, now, self.n.local_tz,
                                            self.s.quiet_hours, recent.get(key, []),
                                            self.s.rate_per_hour)
             if until is not None:
-                held.append(Outcome(c, 1, until, why, tried=False))
+                settled.append(Outcome(c, 1, until, why, tried=False))
                 DELIVERIES.labels(c.channel, "held").inc()
                 continue
             if c.channel in policy.RATE_LIMITED and not c.urgent:
                 recent.setdefault(key, []).append(now)  # counts for the rest of this batch
             to_send.append(c)
-        sent = await asyncio.gather(*(self._send(c) for c in to_send))
+        if settled:
+            await self._record(settled)
+        if to_send:
+            self._in_flight += len(to_send)
+            task = asyncio.create_task(self._send_outside(to_send), name="dispatch-outside")
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        return len(claimed)
+
+    async def _send_outside(self, batch: list[Claimed]) -> None:
+        try:
+            outcomes = list(await asyncio.gather(*(self._send(c) for c in batch)))
+            await self._record(outcomes)
+        except Exception as exc:  # the database went away: the leases expire, they are retried
+            log.warning("recording %d outside deliveries failed (%s); they will be retried "
+                        "after their lease", len(batch), type(exc).__name__)
+        finally:
+            self._in_flight -= len(batch)
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
         async with self.n.db.unit_of_work(SYSTEM) as uow:
-            outcomes = held + list(sent)
             await delivery_store.record(uow, outcomes)
             await self._record_events(uow, outcomes)
-        return len(claimed)
 
     async def _send(self, c: Claimed) -> Outcome:
         tries = c.attempts + 1

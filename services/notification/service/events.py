@@ -12,7 +12,7 @@ from cdsp.events.v1.envelope_pb2 import Envelope
 from notification.adapters import recipient_store
 from notification.config import Notifier
 from notification.service.planning import plan_event
-from runtime.consumer import Handler
+from runtime.consumer import BatchHandler, Handler
 from runtime.db import UnitOfWork
 
 REGISTRY_TOPIC = "cdsp.registry.v1"
@@ -30,8 +30,10 @@ async def project(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None
 PROJECTED = (rev.PersonRegistered, rev.PersonUpdated, rev.PersonArchived)
 
 
-def handlers(n: Notifier) -> dict[str, Handler]:
-    """One handler per event type that is projected or that a rule names."""
+def handlers(n: Notifier) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
+    """One handler per event type that is projected or that a rule names, and the same as batch
+    handlers: a whole poll of events is planned in one transaction (a burst of warnings, or a
+    registry-wide update, costs one commit per poll instead of one per event)."""
     async def plan(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
         await plan_event(n, uow, envelope, payload)
 
@@ -42,4 +44,11 @@ def handlers(n: Notifier) -> dict[str, Handler]:
     table: dict[str, Handler] = {rule.event_type: plan for rule in n.rules.rules}
     for message in PROJECTED:
         table[message.DESCRIPTOR.full_name] = project_and_plan
-    return table
+
+    def batch(single: Handler) -> BatchHandler:
+        async def many(items: list[tuple[Envelope, Message]], uow: UnitOfWork) -> None:
+            for envelope, payload in items:
+                await single(envelope, payload, uow)
+        return many
+
+    return table, {event_type: batch(single) for event_type, single in table.items()}
