@@ -7,10 +7,15 @@
 3. list_by_community.py      ListPersons latency with 500,000 persons vs the same SQL
 4. aid_warnings.py           hardship report → warning event; a city-wide income update of
                              500,000 households re-evaluated by the aid service
+5. notifications.py          warning events → notices rendered and dispatched per second to the
+                             inbox and webhook channels; event → inbox latency (StreamInbox)
+6. employment_matching.py    MatchCandidates for a post among 100,000 candidates (street and
+                             city-wide posts), MatchPosts among 2,000 posts, vs the SQL alone
 
 The stack (PostgreSQL :55442, broker :19192, registry :50151) starts with an empty registry
-database and is stopped at the end. Nothing here asserts: the figures are printed, with the
-targets from the issue and whether each is met.
+database and is stopped at the end; the aid, notification and employment benches start (and
+stop) their own service on it. Nothing here asserts: the figures are printed, with the targets
+from the issue and whether each is met.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import traceback
 from collections.abc import Callable
 
 import aid_warnings
+import employment_matching
 import list_by_community
+import notifications
 import registration_to_event
 import registrations
 from common import ROOT, CpuMeter, Figure, print_figures, running_stack
@@ -33,6 +40,8 @@ BENCHES: list[tuple[str, Callable[[devstack.Stack], list[Figure]]]] = [
     ("registration to event", registration_to_event.run),
     ("list by community", list_by_community.run),
     ("aid warnings", aid_warnings.run),
+    ("notifications", notifications.run),
+    ("employment matching", employment_matching.run),
 ]
 
 

@@ -7,11 +7,14 @@ refused a stale version, a person of another grid and bad input, records the mon
 resident moves in and out (archived); overdue checks; the events on the broker; /metrics. Then
 the aid service (demo_aid.py): a red warning opens a case, relief is granted and a grant above the
 cap refused, an urgent request goes from submission to feedback, a wheelchair is lent and
-returned, the case is resolved, and the aid events are read back. Around it the notification
+returned, the case is resolved, and the aid events are read back. The employment service
+(demo_employment.py): three job seekers assessed with the track and why, an override,
+a two-seat course and its waiting list, an enterprise post with the candidates ranked and
+explained, a placement with its follow-up and subsidy, and the refusals. Then the notification
 service (demo_notification.py): before the scenario a partner webhook, the grid team's e-mail and
-a resident's app link are set up; after it, the notices the aid events made, the channels chosen
-for each recipient and why, what the SMS/voice provider, the SMTP relay and the webhook receiver
-got (signature verified), the inboxes, refused webhook URLs and the delivery metrics.
+a resident's app link are set up; after it, the notices the aid and employment events made, the
+channels chosen for each recipient and why, what the SMS/voice provider, the SMTP relay and the
+webhook receiver got (signature verified), the inboxes, refused webhook URLs and the metrics.
 Resident ID and phone numbers are printed masked only, names as the surname. Exits 1 when anything
 misbehaves (a smoke check). Repeatable on one stack: the community stays at 127 active residents.
 """
@@ -27,6 +30,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import demo_aid
+import demo_employment
 import demo_notification
 import grpc
 from demo_checks import check, expect_error, failures
@@ -263,6 +267,7 @@ def main() -> int:
     metrics(f"http://127.0.0.1:{stack.metrics_port('registry')}/metrics")
     notices = demo_notification.setup(stack, s, admin_token)
     demo_aid.run(stack, s, admin_token)
+    demo_employment.run(stack, s, admin_token)
     demo_notification.run(stack, s, admin_token, notices)
     print("\n=== 结果 Result")
     if failures:
