@@ -17,6 +17,14 @@ MAX_PAGE = 500
 T = TypeVar("T")
 
 
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, AttributeError):
+        return False
+    return True
+
+
 def require_uuid(value: str, field: str) -> str:
     try:
         return str(uuid.UUID(value))

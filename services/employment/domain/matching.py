@@ -24,7 +24,6 @@ community/grid, one level per segment.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -32,6 +31,7 @@ from typing import Protocol
 from employment.domain.assessment import CATEGORIES, TRACK_NAMES, Scale
 from runtime.auth import is_valid_path
 from runtime.errors import Violations
+from runtime.inputs import is_uuid
 
 TRACK, TRACK_ANY = 25, 10
 ASSESSMENT = 25
@@ -133,14 +133,6 @@ class Match:
 
 
 # --- validation -------------------------------------------------------------------------------
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _date(v: Violations, field: str, ymd: Ymd) -> date | None:
     try:
         return date(*ymd)
@@ -168,7 +160,7 @@ def post_spec(v: Violations, d: PostDraft, scale: Scale) -> PostSpec:
     """Checks a CreatePost request (not its employer: that takes the store); problems go in v."""
     v.check(d.kind in KINDS, "kind", f"one of {', '.join(KINDS.values())}")
     if d.employer_id:
-        v.check(_is_uuid(d.employer_id), "employer_id", "must be a UUID")
+        v.check(is_uuid(d.employer_id), "employer_id", "must be a UUID")
     elif d.kind == ENTERPRISE:
         v.add("employer_id", "required for an enterprise post")
     title = d.title.strip()

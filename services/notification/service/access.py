@@ -14,6 +14,7 @@ from notification.adapters import recipient_store
 from runtime.auth import Caller, is_valid_path
 from runtime.db import UnitOfWork
 from runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from runtime.inputs import is_uuid
 
 WORKER_ROLES = ("grid_worker", "community_worker", "social_worker", "street_admin",
                 "district_admin", "city_admin")
@@ -23,14 +24,6 @@ CONTACT_ROLES = ("community_worker", "social_worker", *ADMIN_ROLES)
 MAX_RECIPIENT_ID = 200
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 async def check_inbox(uow: UnitOfWork, caller: Caller, recipient_id: str) -> str:
     """The inbox the caller asked for (their own when empty), or the error saying why not."""
     caller.require_role(*READ_ROLES)
@@ -38,7 +31,7 @@ async def check_inbox(uow: UnitOfWork, caller: Caller, recipient_id: str) -> str
     if len(who) > MAX_RECIPIENT_ID:
         raise InvalidArgument([FieldViolation("recipient_id",
                                               f"at most {MAX_RECIPIENT_ID} characters")])
-    if _is_uuid(who):
+    if is_uuid(who):
         await require_person(uow, str(uuid.UUID(who)), "recipient_id")
         return str(uuid.UUID(who))
     if who.startswith("/"):
