@@ -90,3 +90,12 @@ def employment(stack: devstack.Stack, registry: str) -> Iterator[str]:
     yield stack.grpc_addr("employment")
     if "employment" in stack.procs:
         devstack.stop_service(stack, "employment")
+
+
+@pytest.fixture(scope="session")
+def volunteer(stack: devstack.Stack, registry: str) -> Iterator[str]:
+    """The volunteer service, consuming the registry's events and the aid service's warnings."""
+    devstack.start_service(stack, "volunteer", {"CDSP_SHUTDOWN_GRACE_S": "5"})
+    yield stack.grpc_addr("volunteer")
+    if "volunteer" in stack.procs:
+        devstack.stop_service(stack, "volunteer")

@@ -1,0 +1,10 @@
+"""VolunteerService methods for visits (being built: until a method is defined here, the
+generated base class answers UNIMPLEMENTED)."""
+
+from __future__ import annotations
+
+from volunteer.config import Volunteers
+
+
+class VisitMethods:
+    v: Volunteers

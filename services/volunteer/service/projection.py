@@ -1,0 +1,43 @@
+"""Handlers for other services' events: the registry's keep the projection of persons (and
+start the care schedule of whoever lives alone or is severely disabled); the aid service's
+warnings raise the risk colour of the household's members. Each runs in the consumer's unit of
+work with the inbox row, so an event is applied exactly once."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+
+from cdsp.events.v1 import aid_pb2 as aev
+from cdsp.events.v1 import registry_pb2 as rev
+from cdsp.events.v1.envelope_pb2 import Envelope
+from runtime.consumer import Handler
+from runtime.db import UnitOfWork
+from volunteer.adapters import person_store
+from volunteer.config import Volunteers
+from volunteer.domain import schedule
+from volunteer.service.colours import raise_from_warning
+
+
+def handlers(v: Volunteers) -> dict[str, Handler]:
+    async def on_person(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+        assert isinstance(payload, rev.PersonRegistered | rev.PersonUpdated)
+        p = payload.person
+        colour = schedule.base_colour(p.living_alone, p.grade)
+        await person_store.upsert(uow, p, envelope.aggregate_version, colour,
+                                  v.rules.visit_hours[colour] if colour else 0)
+
+    async def on_archived(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+        assert isinstance(payload, rev.PersonArchived)
+        await person_store.archive(uow, payload.person_id, envelope.aggregate_version)
+
+    async def on_warning(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+        assert isinstance(payload, aev.WarningRaised)
+        await raise_from_warning(v, uow, list(payload.person_ids), payload.level,
+                                 f"aid warning: {payload.reason}"[:500])
+
+    return {
+        rev.PersonRegistered.DESCRIPTOR.full_name: on_person,
+        rev.PersonUpdated.DESCRIPTOR.full_name: on_person,
+        rev.PersonArchived.DESCRIPTOR.full_name: on_archived,
+        aev.WarningRaised.DESCRIPTOR.full_name: on_warning,
+    }
