@@ -37,7 +37,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 # Imported for their side effect: they register the event messages in the symbol database.
 import cdsp.events.v1.aid_pb2
 import cdsp.events.v1.employment_pb2
-import cdsp.events.v1.registry_pb2  # noqa: F401
+import cdsp.events.v1.registry_pb2
+import cdsp.events.v1.volunteer_pb2  # noqa: F401
 from notification.domain.templates import TemplateBook, default_book
 from runtime.errors import ServiceError
 

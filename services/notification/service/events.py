@@ -16,8 +16,8 @@ from runtime.consumer import BatchHandler, Handler
 from runtime.db import UnitOfWork
 
 REGISTRY_TOPIC = "cdsp.registry.v1"
-# The topics whose events may concern people; volunteer joins when it exists.
-SOURCE_TOPICS = ("cdsp.aid.v1", "cdsp.employment.v1")
+# The topics whose events may concern people.
+SOURCE_TOPICS = ("cdsp.aid.v1", "cdsp.employment.v1", "cdsp.volunteer.v1")
 
 
 async def project(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
