@@ -24,6 +24,17 @@ def in_subtrees(paths: list[str], column: str) -> tuple[str, list[Any]]:
     return f"({clause})", params
 
 
+def in_subtrees_named(paths: list[str], column: str, name: str = "subtree"
+                      ) -> tuple[str, dict[str, Any]]:
+    """in_subtrees with named parameters, for a query that uses the condition more than once."""
+    clause = " OR ".join(f"({column} ~>=~ %({name}{i}_from)s AND {column} ~<~ %({name}{i}_to)s)"
+                         for i in range(len(paths)))
+    params: dict[str, Any] = {}
+    for i, path in enumerate(paths):
+        params[f"{name}{i}_from"], params[f"{name}{i}_to"] = path, path[:-1] + "0"
+    return f"({clause})", params
+
+
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
