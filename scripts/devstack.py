@@ -102,6 +102,8 @@ class Stack:
             env[f"CDSP_{other.upper()}_ADDR"] = self.grpc_addr(other)
         if service == "notification":
             env.update(self.endpoint_env())
+        if service == "volunteer":  # a local stack shows a missed visit within seconds
+            env.setdefault("CDSP_VOLUNTEER_SCAN_S", "5")
         return env
 
 
