@@ -55,7 +55,7 @@ class VolunteerRules:
         rules = cls(visit_hours=_visit_hours(os.environ.get("CDSP_VOLUNTEER_VISIT_HOURS",
                                                             "red:24,yellow:84,green:720")),
                     default_load=env_int("CDSP_VOLUNTEER_LOAD", 5, 1, 50) if raw else 5,
-                    scan_s=env_int("CDSP_VOLUNTEER_SCAN_S", 300, 1, 3600))
+                    scan_s=env_int("CDSP_VOLUNTEER_SCAN_S", 300, 1, 86_400))
         if not rules.min_load <= rules.default_load <= rules.max_load:
             return cls(rules.visit_hours, rules.default_load, min(rules.min_load,
                                                                   rules.default_load),

@@ -16,6 +16,7 @@ from volunteer.adapters import person_store
 from volunteer.config import Volunteers
 from volunteer.domain import schedule
 from volunteer.service.colours import raise_from_warning
+from volunteer.service.pairings import end_all_for
 
 
 def handlers(v: Volunteers) -> dict[str, Handler]:
@@ -28,7 +29,9 @@ def handlers(v: Volunteers) -> dict[str, Handler]:
 
     async def on_archived(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
         assert isinstance(payload, rev.PersonArchived)
-        await person_store.archive(uow, payload.person_id, envelope.aggregate_version)
+        if await person_store.archive(uow, payload.person_id, envelope.aggregate_version):
+            # Moved out or died: the volunteers are free for someone else (history is kept).
+            await end_all_for(uow, payload.person_id, "the person's record was archived")
 
     async def on_warning(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
         assert isinstance(payload, aev.WarningRaised)
