@@ -11,11 +11,13 @@
                              inbox and webhook channels; event → inbox latency (StreamInbox)
 6. employment_matching.py    MatchCandidates for a post among 100,000 candidates (street and
                              city-wide posts), MatchPosts among 2,000 posts, vs the SQL alone
+7. volunteer_missed_scan.py  the missed-visit scan over 500,000 scheduled persons: after an
+                             outage (5% overdue, all new), every 5 minutes, vs its SQL alone
 
 The stack (PostgreSQL :55442, broker :19192, registry :50151) starts with an empty registry
-database and is stopped at the end; the aid, notification and employment benches start (and
-stop) their own service on it. Nothing here asserts: the figures are printed, with the targets
-from the issue and whether each is met.
+database and is stopped at the end; the aid, notification, employment and volunteer benches
+start (and stop) their own service on it. Nothing here asserts: the figures are printed, with
+the targets from the issue and whether each is met.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import list_by_community
 import notifications
 import registration_to_event
 import registrations
+import volunteer_missed_scan
 from common import ROOT, CpuMeter, Figure, print_figures, running_stack
 
 import devstack
@@ -42,6 +45,7 @@ BENCHES: list[tuple[str, Callable[[devstack.Stack], list[Figure]]]] = [
     ("aid warnings", aid_warnings.run),
     ("notifications", notifications.run),
     ("employment matching", employment_matching.run),
+    ("volunteer missed-visit scan", volunteer_missed_scan.run),
 ]
 
 

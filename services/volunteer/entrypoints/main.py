@@ -40,7 +40,9 @@ def consumers(rt: Runtime) -> list[EventConsumer]:
 
 def periodic(rt: Runtime) -> list[PeriodicJob]:
     """Scans that run at start-up too, so a visit missed while the service was down is found."""
-    return []
+    from volunteer.service.visits import visit_jobs
+
+    return visit_jobs(_volunteers(rt))
 
 
 DEFINITION = ServiceDefinition(
