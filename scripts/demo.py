@@ -10,7 +10,9 @@ cap refused, an urgent request goes from submission to feedback, a wheelchair is
 returned, the case is resolved, and the aid events are read back. The employment service
 (demo_employment.py): three job seekers assessed with the track and why, an override,
 a two-seat course and its waiting list, an enterprise post with the candidates ranked and
-explained, a placement with its follow-up and subsidy, and the refusals. Then the notification
+explained, a placement with its follow-up and subsidy, and the refusals. The volunteer service
+(demo_volunteer.py): 1+1+N pairing with proposals, a visit whose follow-up need reaches the
+registry, a missed daily visit found and notified to the liaison. Then the notification
 service (demo_notification.py): before the scenario a partner webhook, the grid team's e-mail and
 a resident's app link are set up; after it, the notices the aid and employment events made, the
 channels chosen for each recipient and why, what the SMS/voice provider, the SMTP relay and the
@@ -32,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 import demo_aid
 import demo_employment
 import demo_notification
+import demo_volunteer
 import grpc
 from demo_checks import check, expect_error, failures
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -268,6 +271,7 @@ def main() -> int:
     notices = demo_notification.setup(stack, s, admin_token)
     demo_aid.run(stack, s, admin_token)
     demo_employment.run(stack, s, admin_token)
+    demo_volunteer.run(stack, s, admin_token)
     demo_notification.run(stack, s, admin_token, notices)
     print("\n=== 结果 Result")
     if failures:
