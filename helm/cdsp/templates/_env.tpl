@@ -1,0 +1,55 @@
+{{/* Environment of a service's container. Plain settings as values; every secret setting by
+secretKeyRef. Args: (dict "root" $ "svc" $svc) */}}
+{{- define "cdsp.env" -}}
+{{- $root := .root -}}
+{{- $svc := .svc -}}
+{{- $c := $root.Values.common -}}
+{{- $plain := dict
+  "CDSP_ENV" $c.env
+  "CDSP_LOG_LEVEL" $c.logLevel
+  "CDSP_LOCAL_TZ" $c.localTimeZone
+  "CDSP_SHUTDOWN_GRACE_S" $c.shutdownGraceSeconds
+  "CDSP_DB_POOL_MIN" $c.dbPool.min
+  "CDSP_DB_POOL_MAX" $c.dbPool.max
+  "CDSP_GRPC_ADDR" (printf "0.0.0.0:%v" $svc.grpcPort)
+  "CDSP_METRICS_ADDR" (printf "0.0.0.0:%v" $svc.metricsPort)
+  "CDSP_KAFKA_BOOTSTRAP" $root.Values.kafka.bootstrap
+  "CDSP_TOPIC_PARTITIONS" $root.Values.kafka.topicPartitions
+  "CDSP_TOPIC_REPLICATION" $root.Values.kafka.topicReplication
+-}}
+{{- $plain = mergeOverwrite $plain ($c.extraEnv | default dict) ($svc.env | default dict) -}}
+{{- range $name := keys $plain | sortAlpha }}
+- name: {{ $name }}
+  value: {{ index $plain $name | toString | quote }}
+{{- end }}
+- name: CDSP_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "cdsp.dbSecretName" . }}
+      key: {{ include "cdsp.dbSecretKey" . }}
+- name: CDSP_TOKEN_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.tokenSecret.secretName }}
+      key: {{ $root.Values.tokenSecret.key }}
+{{- with $root.Values.kafka.credentials }}
+{{- if .secretName }}
+- name: CDSP_KAFKA_USERNAME
+  valueFrom:
+    secretKeyRef: {name: {{ .secretName }}, key: {{ .usernameKey }}}
+- name: CDSP_KAFKA_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ .secretName }}, key: {{ .passwordKey }}}
+{{- end }}
+{{- end }}
+{{- range $svc.secretEnv }}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ .key }}
+      {{- if .optional }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end }}

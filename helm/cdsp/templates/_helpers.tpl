@@ -1,0 +1,86 @@
+{{/*
+Helpers of the cdsp chart. Every per-service template ranges over .Values.services and merges each
+entry over .Values.serviceDefaults with "cdsp.service" semantics:
+  {{- $svc := mergeOverwrite (deepCopy $.Values.serviceDefaults) (deepCopy $entry) }}
+*/}}
+
+{{- define "cdsp.chart" -}}
+{{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Name of a service's objects: <release>-<service>. Args: (dict "root" $ "name" "registry") */}}
+{{- define "cdsp.fullname" -}}
+{{ printf "%s-%s" .root.Release.Name .name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The labels selectors use (Deployment, Service, NetworkPolicy, ServiceMonitor). */}}
+{{- define "cdsp.selectorLabels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{- define "cdsp.labels" -}}
+{{ include "cdsp.selectorLabels" . }}
+app.kubernetes.io/part-of: cdsp
+app.kubernetes.io/version: {{ .root.Values.image.tag | default .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ include "cdsp.chart" .root }}
+{{- end }}
+
+{{/* Labels of the objects not owned by one service (migration hooks, PrometheusRule). */}}
+{{- define "cdsp.releaseLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: cdsp
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ include "cdsp.chart" . }}
+{{- end }}
+
+{{- define "cdsp.image" -}}
+{{- $img := .root.Values.image -}}
+{{- $repo := printf "%s/%s" $img.repositoryPrefix .svc.name -}}
+{{- if .svc.image }}{{ $repo = .svc.image }}{{ end -}}
+{{- if $img.registry }}{{ $repo = printf "%s/%s" $img.registry $repo }}{{ end -}}
+{{ printf "%s:%s" $repo ($img.tag | default .root.Chart.AppVersion) }}
+{{- end }}
+
+{{- define "cdsp.serviceAccountName" -}}
+{{- if .root.Values.serviceAccount.create -}}
+{{ include "cdsp.fullname" (dict "root" .root "name" .svc.name) }}
+{{- else -}}
+{{ .svc.serviceAccountName | default "default" }}
+{{- end -}}
+{{- end }}
+
+{{/* The Secret holding a service's CDSP_DATABASE_URL. */}}
+{{- define "cdsp.dbSecretName" -}}
+{{ (.svc.database | default dict).secretName | default (printf "cdsp-%s-db" .svc.name) }}
+{{- end }}
+{{- define "cdsp.dbSecretKey" -}}
+{{ (.svc.database | default dict).key | default "url" }}
+{{- end }}
+
+{{/* Refuses values that would deploy something broken. Included once per template. */}}
+{{- define "cdsp.validate" -}}
+{{- $c := .Values.common -}}
+{{- if le (int $c.terminationGracePeriodSeconds) (add (int $c.shutdownGraceSeconds) (int $c.preStopSleepSeconds)) -}}
+{{- fail (printf "common.terminationGracePeriodSeconds (%v) must exceed shutdownGraceSeconds + preStopSleepSeconds (%v + %v)" $c.terminationGracePeriodSeconds $c.shutdownGraceSeconds $c.preStopSleepSeconds) -}}
+{{- end -}}
+{{- if not .Values.tokenSecret.secretName -}}{{ fail "tokenSecret.secretName is required" }}{{- end -}}
+{{- $names := list -}}
+{{- range .Values.services -}}
+{{- if not (regexMatch "^[a-z][a-z0-9]{0,30}$" (toString .name)) -}}
+{{- fail (printf "services[].name %q must be a lower-case package name (letters, digits)" (toString .name)) -}}
+{{- end -}}
+{{- if has .name $names -}}{{ fail (printf "service %q is listed twice" .name) }}{{- end -}}
+{{- if or (not .grpcPort) (not .metricsPort) -}}{{ fail (printf "service %q needs grpcPort and metricsPort" .name) }}{{- end -}}
+{{- $names = append $names .name -}}
+{{- end -}}
+{{- range .Values.services -}}
+{{- $svcName := .name -}}
+{{- range (.allowedCallers | default list) -}}
+{{- if not (has . $names) -}}{{ fail (printf "service %q: allowedCallers names %q, which is not in services" $svcName .) }}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end }}

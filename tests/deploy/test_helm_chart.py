@@ -1,0 +1,445 @@
+"""The Helm chart helm/cdsp, linted and rendered offline with helm-python-sdk (Helm's Go SDK; no
+cluster, no helm binary). Every manifest is parsed, and what must hold for every service is
+checked by the `problems_*` functions below; `test_checks_catch_broken_manifests` feeds them
+broken manifests to show each check can fail."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from runtime.settings import DEV_TOKEN_SECRET
+
+helm_python = pytest.importorskip("helm_python")
+from helm_python.chart import Chart  # noqa: E402
+
+CHART = Path(__file__).resolve().parents[2] / "helm" / "cdsp"
+RELEASE, NAMESPACE = "cdsp", "cdsp"
+FIVE = {"registry": 50051, "aid": 50052, "employment": 50053, "volunteer": 50054,
+        "notification": 50055}
+RUNTIME_DEFAULT_GRACE_S = 20.0          # CDSP_SHUTDOWN_GRACE_S default (runtime/settings.py)
+SECRET_SETTINGS = {"CDSP_DATABASE_URL", "CDSP_TOKEN_SECRET", "CDSP_KAFKA_PASSWORD"}
+NOTIFICATION_SECRETS = {"CDSP_SMTP_PASSWORD", "CDSP_SMS_PROVIDER_KEY"}
+MONITORING_ON = {"monitoring": {"serviceMonitor": {"enabled": True},
+                                "prometheusRule": {"enabled": True}}}
+MONITORING_OFF = {"monitoring": {"serviceMonitor": {"enabled": False},
+                                 "prometheusRule": {"enabled": False}}}
+
+Doc = dict[str, Any]
+
+
+def values_file(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((CHART / name).read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+VALUE_SETS = {"default": {}, "pilot": values_file("values-pilot.yaml"),
+              "city": values_file("values-city.yaml")}
+
+
+def merged(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Values layered like `-f a -f b` (maps merged, lists replaced)."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        _merge(out, copy.deepcopy(layer))
+    return out
+
+
+def _merge(dst: dict[str, Any], src: dict[str, Any]) -> None:
+    for key, value in src.items():
+        if isinstance(value, dict) and isinstance(dst.get(key), dict):
+            _merge(dst[key], value)
+        else:
+            dst[key] = value
+
+
+_rendered: dict[str, list[Doc]] = {}
+
+
+def render(values: dict[str, Any]) -> list[Doc]:
+    key = yaml.safe_dump(values, sort_keys=True)
+    if key not in _rendered:
+        files = Chart.load(str(CHART)).render(values, name=RELEASE, namespace=NAMESPACE)
+        docs: list[Doc] = []
+        for text in files.values():
+            docs.extend(d for d in yaml.safe_load_all(text) if d)
+        _rendered[key] = docs
+    return _rendered[key]
+
+
+def find(docs: list[Doc], kind: str, name: str) -> Doc | None:
+    hits = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(hits) <= 1, f"{kind}/{name} rendered {len(hits)} times"
+    return hits[0] if hits else None
+
+
+def get(docs: list[Doc], kind: str, name: str) -> Doc:
+    doc = find(docs, kind, name)
+    assert doc is not None, f"{kind}/{name} is missing"
+    return doc
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def services_of(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    chart_values = values_file("values.yaml")
+    entries = values.get("services", chart_values["services"])
+    return {e["name"]: e for e in entries}
+
+
+# --- the checks: each returns what is wrong (empty: all good) ---------------------------------
+
+def problems_deployment(dep: Doc, svc: str, grpc_port: int) -> list[str]:
+    found: list[str] = []
+    spec = dep["spec"]["template"]["spec"]
+    pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+    containers = spec["containers"]
+    if len(containers) != 1:
+        return [f"{svc}: expected one container, got {len(containers)}"]
+    c = containers[0]
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    if ports.get("grpc") != grpc_port:
+        found.append(f"{svc}: grpc containerPort {ports.get('grpc')} != {grpc_port}")
+    for probe in ("readinessProbe", "livenessProbe"):
+        if (c.get(probe) or {}).get("grpc", {}).get("port") != grpc_port:
+            found.append(f"{svc}: {probe} is not a native grpc probe on {grpc_port}")
+    pod_sc, sc = spec.get("securityContext") or {}, c.get("securityContext") or {}
+    if not (pod_sc.get("runAsNonRoot") or sc.get("runAsNonRoot")):
+        found.append(f"{svc}: runAsNonRoot is not set")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        found.append(f"{svc}: allowPrivilegeEscalation is not false")
+    if sc.get("readOnlyRootFilesystem") is not True:
+        found.append(f"{svc}: readOnlyRootFilesystem is not true")
+    if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+        found.append(f"{svc}: capabilities do not drop ALL")
+    seccomp = (sc.get("seccompProfile") or pod_sc.get("seccompProfile") or {}).get("type")
+    if seccomp != "RuntimeDefault":
+        found.append(f"{svc}: seccomp profile {seccomp!r}")
+    tmp_volumes = {v["name"] for v in spec.get("volumes", []) if "emptyDir" in v}
+    tmp = "/tmp"  # noqa: S108 (the mount path checked, not a file used)
+    if not any(m["mountPath"] == tmp and m["name"] in tmp_volumes
+               for m in c.get("volumeMounts", [])):
+        found.append(f"{svc}: no emptyDir on /tmp")
+    res = c.get("resources") or {}
+    for part in ("requests", "limits"):
+        for what in ("cpu", "memory"):
+            if not res.get(part, {}).get(what):
+                found.append(f"{svc}: resources.{part}.{what} missing")
+    if spec.get("automountServiceAccountToken") is not False:
+        found.append(f"{svc}: pod mounts a service account token")
+    found += problems_env(c.get("env", []), svc)
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    grace = float(env.get("CDSP_SHUTDOWN_GRACE_S") or RUNTIME_DEFAULT_GRACE_S)
+    if not spec.get("terminationGracePeriodSeconds", 30) > grace:
+        found.append(f"{svc}: terminationGracePeriodSeconds "
+                     f"{spec.get('terminationGracePeriodSeconds')} <= {grace}")
+    for key, value in {"app.kubernetes.io/component": svc, "app.kubernetes.io/part-of": "cdsp",
+                       "app.kubernetes.io/instance": RELEASE,
+                       "app.kubernetes.io/name": "cdsp"}.items():
+        if pod_labels.get(key) != value:
+            found.append(f"{svc}: pod label {key}={pod_labels.get(key)!r}")
+    if not selects(dep["spec"]["selector"]["matchLabels"], pod_labels):
+        found.append(f"{svc}: the Deployment's selector does not select its pods")
+    return found
+
+
+def problems_env(env: list[Doc], svc: str) -> list[str]:
+    found: list[str] = []
+    by_name = {e["name"]: e for e in env}
+    needed = {"CDSP_DATABASE_URL", "CDSP_TOKEN_SECRET"}
+    if svc == "notification":
+        needed |= NOTIFICATION_SECRETS
+    for name in needed:
+        if name not in by_name:
+            found.append(f"{svc}: {name} is not set")
+    for e in env:
+        value = e.get("value")
+        if e["name"] in SECRET_SETTINGS | NOTIFICATION_SECRETS:
+            ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
+            if value is not None or not (ref.get("name") and ref.get("key")):
+                found.append(f"{svc}: {e['name']} is not taken from a Secret")
+        if isinstance(value, str) and ("password" in value.lower()
+                                       or DEV_TOKEN_SECRET in value):
+            found.append(f"{svc}: {e['name']} has a literal secret value")
+    return found
+
+
+def problems_migration(job: Doc | None, svc: str, dep: Doc, service: Doc) -> list[str]:
+    if job is None:
+        return [f"{svc}: no migration Job"]
+    found: list[str] = []
+    hooks = set(job["metadata"].get("annotations", {}).get("helm.sh/hook", "").split(","))
+    if not {"pre-install", "pre-upgrade"} <= hooks:
+        found.append(f"{svc}: migration Job hooks {sorted(hooks)}")
+    c = job["spec"]["template"]["spec"]["containers"][0]
+    command = [*c.get("command", []), *c.get("args", [])]
+    if command[-3:] != ["-m", "runtime.migrate_cli", svc]:
+        found.append(f"{svc}: migration Job runs {command}")
+    job_db = next((e for e in c.get("env", []) if e["name"] == "CDSP_DATABASE_URL"), {})
+    dep_db = next(e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]
+                  if e["name"] == "CDSP_DATABASE_URL")
+    if job_db.get("valueFrom") != dep_db.get("valueFrom") or "value" in job_db:
+        found.append(f"{svc}: migration Job's database is not the service's Secret")
+    sc = c.get("securityContext") or {}
+    if sc.get("readOnlyRootFilesystem") is not True or sc.get("allowPrivilegeEscalation"):
+        found.append(f"{svc}: migration Job is not hardened")
+    if selects(service["spec"]["selector"], job["spec"]["template"]["metadata"]["labels"]):
+        found.append(f"{svc}: the Service would route calls to the migration pod")
+    return found
+
+
+def problems_selection(svc: str, grpc_port: int, metrics_port: int, dep: Doc, service: Doc,
+                       netpol: Doc | None, monitor: Doc | None, hpa: Doc | None,
+                       pdb: Doc | None) -> list[str]:
+    found: list[str] = []
+    pods = dep["spec"]["template"]["metadata"]["labels"]
+    if not selects(service["spec"]["selector"], pods):
+        found.append(f"{svc}: the Service does not select the pods")
+    if {p["name"]: p["port"] for p in service["spec"]["ports"]}.get("grpc") != grpc_port:
+        found.append(f"{svc}: the Service has no grpc port {grpc_port}")
+    if netpol is None:
+        found.append(f"{svc}: no NetworkPolicy")
+    else:
+        if not selects(netpol["spec"]["podSelector"]["matchLabels"], pods):
+            found.append(f"{svc}: the NetworkPolicy does not select the pods")
+        ingress_ports = {p["port"] for rule in netpol["spec"].get("ingress", [])
+                         for p in rule.get("ports", [])}
+        if not {grpc_port, metrics_port} <= ingress_ports:
+            found.append(f"{svc}: NetworkPolicy ingress ports {sorted(ingress_ports)}")
+        egress_ports = {p["port"] for rule in netpol["spec"].get("egress", [])
+                        for p in rule.get("ports", [])}
+        if not {53, 5432} <= egress_ports:
+            found.append(f"{svc}: NetworkPolicy egress ports {sorted(egress_ports)}")
+        if set(netpol["spec"].get("policyTypes", [])) != {"Ingress", "Egress"}:
+            found.append(f"{svc}: NetworkPolicy does not restrict both directions")
+    if monitor is not None:
+        if not selects(monitor["spec"]["selector"]["matchLabels"],
+                       service["metadata"]["labels"]):
+            found.append(f"{svc}: the ServiceMonitor does not select the Service")
+        if [e.get("port") for e in monitor["spec"]["endpoints"]] != ["metrics"]:
+            found.append(f"{svc}: the ServiceMonitor does not scrape the metrics port")
+    if hpa is None:
+        found.append(f"{svc}: no HorizontalPodAutoscaler")
+    elif hpa["spec"]["scaleTargetRef"]["name"] != dep["metadata"]["name"]:
+        found.append(f"{svc}: the HPA scales {hpa['spec']['scaleTargetRef']['name']}")
+    if pdb is None:
+        found.append(f"{svc}: no PodDisruptionBudget")
+    elif not selects(pdb["spec"]["selector"]["matchLabels"], pods):
+        found.append(f"{svc}: the PodDisruptionBudget does not select the pods")
+    return found
+
+
+def problems_service_set(docs: list[Doc], svc: str, grpc_port: int,
+                         metrics_port: int) -> list[str]:
+    """Everything one service must have in a rendered release."""
+    name = f"{RELEASE}-{svc}"
+    dep, service = find(docs, "Deployment", name), find(docs, "Service", name)
+    if dep is None or service is None:
+        return [f"{svc}: Deployment or Service missing"]
+    found = problems_deployment(dep, svc, grpc_port)
+    sa = find(docs, "ServiceAccount", name)
+    if sa is None or sa.get("automountServiceAccountToken") is not False:
+        found.append(f"{svc}: no ServiceAccount without a token")
+    elif dep["spec"]["template"]["spec"].get("serviceAccountName") != name:
+        found.append(f"{svc}: the pods do not use the service's ServiceAccount")
+    found += problems_migration(find(docs, "Job", f"{RELEASE}-{svc}-migration"), svc, dep,
+                                service)
+    found += problems_selection(svc, grpc_port, metrics_port, dep, service,
+                                find(docs, "NetworkPolicy", name),
+                                find(docs, "ServiceMonitor", name),
+                                find(docs, "HorizontalPodAutoscaler", name),
+                                find(docs, "PodDisruptionBudget", name))
+    return found
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("values_name", VALUE_SETS)
+def test_lint_passes(values_name: str) -> None:
+    for values in (VALUE_SETS[values_name], merged(VALUE_SETS[values_name], MONITORING_ON)):
+        report = helm_python.lint(str(CHART), values, strict=True)
+        errors = [m for m in report["messages"] if m["severity"] >= 2]
+        assert report["errors"] == [] and errors == [], report
+
+
+@pytest.mark.parametrize("values_name", VALUE_SETS)
+@pytest.mark.parametrize("monitoring", ["on", "off"])
+def test_every_service_has_a_complete_hardened_set(values_name: str, monitoring: str) -> None:
+    values = merged(VALUE_SETS[values_name],
+                    MONITORING_ON if monitoring == "on" else MONITORING_OFF)
+    docs = render(values)
+    services = services_of(values)
+    assert set(FIVE) <= set(services)
+    for svc, entry in services.items():
+        assert entry["grpcPort"] == FIVE.get(svc, entry["grpcPort"])
+        assert problems_service_set(docs, svc, entry["grpcPort"], entry["metricsPort"]) == []
+    assert not [d for d in docs if d["kind"] == "Secret"], "the chart must not carry Secrets"
+    monitors = {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceMonitor"}
+    rules = [d for d in docs if d["kind"] == "PrometheusRule"]
+    if monitoring == "on":
+        assert monitors == {f"{RELEASE}-{s}" for s in services}
+        assert len(rules) == 1 and rules[0]["spec"]["groups"]
+        assert all(r.get("expr") for g in rules[0]["spec"]["groups"] for r in g["rules"])
+    else:
+        assert monitors == set() and rules == []
+
+
+def test_notification_may_reach_its_senders_and_nothing_else_may() -> None:
+    docs = render({})
+    ports = {svc: {p["port"] for rule in get(docs, "NetworkPolicy", f"{RELEASE}-{svc}")
+                   ["spec"]["egress"] for p in rule.get("ports", [])} for svc in FIVE}
+    assert {587, 443} <= ports["notification"]
+    for svc in set(FIVE) - {"notification"}:
+        assert ports[svc] == {53, 5432, 9092}, svc
+
+
+def test_no_service_calls_another_until_values_say_so() -> None:
+    def caller_components(docs: list[Doc], svc: str) -> set[str]:
+        netpol = get(docs, "NetworkPolicy", f"{RELEASE}-{svc}")
+        return {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                for rule in netpol["spec"]["ingress"] for peer in rule.get("from", [])
+                if "app.kubernetes.io/component" in
+                peer.get("podSelector", {}).get("matchLabels", {})}
+
+    docs = render({})
+    assert all(caller_components(docs, svc) == set() for svc in FIVE)
+    services = values_file("values.yaml")["services"]
+    for entry in services:
+        if entry["name"] == "registry":
+            entry["allowedCallers"] = ["aid"]
+    docs = render({"services": services})
+    assert caller_components(docs, "registry") == {"aid"}
+    aid_pods = get(docs, "Deployment", f"{RELEASE}-aid")["spec"]["template"]["metadata"]
+    registry_np = get(docs, "NetworkPolicy", f"{RELEASE}-registry")
+    peers = [peer["podSelector"]["matchLabels"] for rule in registry_np["spec"]["ingress"]
+             for peer in rule.get("from", []) if "podSelector" in peer]
+    assert any(selects(p, aid_pods["labels"]) for p in peers)
+
+
+def test_a_sixth_service_is_a_few_lines_of_values() -> None:
+    services = [*values_file("values.yaml")["services"],
+                {"name": "housing", "grpcPort": 50056, "metricsPort": 9106}]
+    values = merged({"services": services}, MONITORING_ON)
+    docs = render(values)
+    assert problems_service_set(docs, "housing", 50056, 9106) == []
+    for svc, port in FIVE.items():
+        assert problems_service_set(docs, svc, port, port - 50051 + 9101) == []
+    image = get(docs, "Deployment", f"{RELEASE}-housing")["spec"]["template"]["spec"][
+        "containers"][0]["image"]
+    assert image.startswith("cdsp/housing:")
+
+
+def test_secrets_settings_come_from_named_secrets() -> None:
+    values = {"kafka": {"credentials": {"secretName": "kafka-creds"}},
+              "tokenSecret": {"secretName": "signing", "key": "k"}}
+    docs = render(values)
+    for svc in FIVE:
+        env = {e["name"]: e for e in get(docs, "Deployment", f"{RELEASE}-{svc}")
+               ["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["CDSP_TOKEN_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "signing",
+                                                                          "key": "k"}
+        assert env["CDSP_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "kafka-creds"
+        assert env["CDSP_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+            "name": f"cdsp-{svc}-db", "key": "url"}
+        assert problems_env(list(env.values()), svc) == []
+
+
+@pytest.mark.parametrize("common", [
+    {"shutdownGraceSeconds": 20, "terminationGracePeriodSeconds": 20},
+    {"shutdownGraceSeconds": 40, "terminationGracePeriodSeconds": 44, "preStopSleepSeconds": 5},
+])
+def test_a_grace_period_shorter_than_the_drain_is_refused(common: dict[str, int]) -> None:
+    with pytest.raises(helm_python.HelmError, match="terminationGracePeriodSeconds"):
+        Chart.load(str(CHART)).render({"common": common}, name=RELEASE, namespace=NAMESPACE)
+
+
+def test_bad_service_lists_are_refused() -> None:
+    base = values_file("values.yaml")["services"]
+    for services, message in (
+            ([*base, base[0]], "listed twice"),
+            ([*base, {"name": "x", "grpcPort": 1}], "grpcPort and metricsPort"),
+            ([{**base[0], "allowedCallers": ["nobody"]}], "allowedCallers")):
+        with pytest.raises(helm_python.HelmError, match=message):
+            Chart.load(str(CHART)).render({"services": services}, name=RELEASE,
+                                          namespace=NAMESPACE)
+
+
+def _container(d: Doc) -> Doc:
+    c: Doc = d["spec"]["template"]["spec"]["containers"][0]
+    return c
+
+
+BREAKAGES: list[tuple[str, str, Callable[[Doc], None]]] = [
+    ("Deployment", "readiness probe", lambda d: _container(d).pop("readinessProbe")),
+    ("Deployment", "liveness tcp", lambda d: _container(d).update(
+        livenessProbe={"tcpSocket": {"port": 50055}})),
+    ("Deployment", "root fs", lambda d: _container(d)["securityContext"].update(
+        readOnlyRootFilesystem=False)),
+    ("Deployment", "caps", lambda d: _container(d)["securityContext"].update(
+        capabilities={"drop": ["NET_RAW"]})),
+    ("Deployment", "escalation", lambda d: _container(d)["securityContext"].pop(
+        "allowPrivilegeEscalation")),
+    ("Deployment", "seccomp", lambda d: (_container(d)["securityContext"].pop("seccompProfile"),
+                                         d["spec"]["template"]["spec"]["securityContext"].pop(
+                                             "seccompProfile"))),
+    ("Deployment", "root", lambda d: (_container(d)["securityContext"].pop("runAsNonRoot"),
+                                      d["spec"]["template"]["spec"]["securityContext"].pop(
+                                          "runAsNonRoot"))),
+    ("Deployment", "limits", lambda d: _container(d)["resources"].pop("limits")),
+    ("Deployment", "tmp", lambda d: _container(d).pop("volumeMounts")),
+    ("Deployment", "grace", lambda d: d["spec"]["template"]["spec"].update(
+        terminationGracePeriodSeconds=20)),
+    ("Deployment", "literal password", lambda d: _container(d)["env"].append(
+        {"name": "CDSP_SMTP_PASSWORD", "value": "hunter2"})),
+    ("Deployment", "literal url", lambda d: _container(d)["env"].append(
+        {"name": "CDSP_X", "value": "postgresql://u:password@db/x"})),
+    ("Deployment", "dev key", lambda d: _container(d)["env"].append(
+        {"name": "CDSP_Y", "value": DEV_TOKEN_SECRET})),
+    ("Deployment", "labels", lambda d: d["spec"]["template"]["metadata"]["labels"].update(
+        {"app.kubernetes.io/component": "other"})),
+    ("Deployment", "token", lambda d: d["spec"]["template"]["spec"].update(
+        automountServiceAccountToken=True)),
+    ("NetworkPolicy", "selector", lambda d: d["spec"]["podSelector"]["matchLabels"].update(
+        {"app.kubernetes.io/component": "aid"})),
+    ("NetworkPolicy", "no egress", lambda d: d["spec"].update(policyTypes=["Ingress"])),
+    ("ServiceMonitor", "selector", lambda d: d["spec"]["selector"]["matchLabels"].update(
+        {"app.kubernetes.io/instance": "other"})),
+    ("Job", "hook", lambda d: d["metadata"]["annotations"].update(
+        {"helm.sh/hook": "post-install"})),
+    ("Job", "command", lambda d: _container(d).update(command=["python", "-m", "x"])),
+    ("HorizontalPodAutoscaler", "gone", lambda d: d.clear()),
+    ("PodDisruptionBudget", "gone", lambda d: d.clear()),
+]
+
+
+@pytest.mark.parametrize(("kind", "what", "mutate"), BREAKAGES,
+                         ids=[f"{k}-{w}" for k, w, _ in BREAKAGES])
+def test_checks_catch_broken_manifests(kind: str, what: str,
+                                       mutate: Callable[[Doc], None]) -> None:
+    docs = copy.deepcopy(render(MONITORING_ON))
+    svc = "notification"
+    assert problems_service_set(docs, svc, 50055, 9105) == []
+    name = f"{RELEASE}-{svc}-migration" if kind == "Job" else f"{RELEASE}-{svc}"
+    target = get(docs, kind, name)
+    mutate(target)
+    if not target:
+        docs = [d for d in docs if d]
+    assert problems_service_set(docs, svc, 50055, 9105) != [], what
+
+
+def test_prometheus_rule_embeds_the_platform_alerts_or_values_groups() -> None:
+    alerts = CHART.parents[1] / "deploy" / "prometheus" / "alerts.yaml"
+    rule = get(render(MONITORING_ON), "PrometheusRule", f"{RELEASE}-cdsp")
+    assert rule["spec"]["groups"] == yaml.safe_load(alerts.read_text(encoding="utf-8"))["groups"]
+    groups = [{"name": "site", "rules": [{"alert": "X", "expr": "vector(1) > 2"}]}]
+    rule = get(render(merged(MONITORING_ON, {"monitoring": {"prometheusRule": {
+        "groups": groups}}})), "PrometheusRule", f"{RELEASE}-cdsp")
+    assert rule["spec"]["groups"] == groups

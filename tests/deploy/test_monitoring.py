@@ -1,0 +1,230 @@
+"""Monitoring as code: alert rules, runbooks, Prometheus and Grafana configuration, compose;
+and every cdsp_* metric the rules and dashboards use is one the running services export."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import devstack
+from tests.integration.conftest import AID_ENV, NOTIFY_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+ALERTS = DEPLOY / "prometheus" / "alerts.yaml"
+PROMETHEUS = DEPLOY / "prometheus" / "prometheus.yml"
+DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+RUNBOOKS = DEPLOY / "runbooks"
+COMPOSE = ROOT / "docker-compose.yml"
+SEVERITIES = {"critical", "warning", "info"}
+METRIC = re.compile(r"\bcdsp_[a-z0-9_]+\b")
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    return [rule for group in load_yaml(ALERTS)["groups"] for rule in group["rules"]
+            if "alert" in rule]
+
+
+def dashboard_exprs() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for path in DASHBOARDS:
+        for panel in json.loads(path.read_text())["panels"]:
+            out.setdefault(path.name, []).extend(t["expr"] for t in panel["targets"])
+    return out
+
+
+def balanced(expr: str) -> bool:
+    pairs, stack = {")": "(", "]": "[", "}": "{"}, []
+    for ch in re.sub(r'"[^"]*"', '""', expr):
+        if ch in "([{":
+            stack.append(ch)
+        elif ch in pairs and (not stack or stack.pop() != pairs[ch]):
+            return False
+    return not stack
+
+
+# ---------------------------------------------------------------- alert rules and runbooks
+
+
+def test_alert_rules_are_complete_and_have_runbooks() -> None:
+    rules = alert_rules()
+    assert len(rules) >= 10
+    names = [r["alert"] for r in rules]
+    assert len(names) == len(set(names)), "alert names must be unique"
+    for rule in rules:
+        name = rule["alert"]
+        assert re.fullmatch(r"Cdsp[A-Z][A-Za-z]+", name), name
+        assert isinstance(rule.get("expr"), str) and rule["expr"].strip(), name
+        assert balanced(rule["expr"]), f"{name}: unbalanced brackets in expr"
+        assert rule["labels"]["severity"] in SEVERITIES, name
+        notes = rule["annotations"]
+        assert notes["summary"].strip() and notes["description"].strip(), name
+        assert notes["runbook_url"] == f"deploy/runbooks/{name}.md", name
+        runbook = ROOT / notes["runbook_url"]
+        assert runbook.is_file(), f"{name}: no runbook {runbook}"
+        text = runbook.read_text()
+        assert text.startswith(f"# {name}\n"), runbook
+        for section in ("## What it means", "## First checks", "## Likely causes",
+                        "## What to do"):
+            assert section in text, f"{runbook.name}: missing {section!r}"
+        if "for" in rule:
+            assert re.fullmatch(r"\d+[smhd]", rule["for"]), name
+    # every runbook belongs to an alert (none left behind by a renamed rule)
+    assert {p.stem for p in RUNBOOKS.glob("*.md")} == set(names)
+
+
+def test_the_alerts_cover_what_operators_must_act_on() -> None:
+    exprs = " ".join(r["expr"] for r in alert_rules())
+    for needed in ("up{", "cdsp_outbox_backlog_events", "cdsp_outbox_oldest_event_age_seconds",
+                   "cdsp_consumer_lag_events", "cdsp_dead_letter_events",
+                   "cdsp_aid_sla_breaches_total", 'outcome="failed"',
+                   "cdsp_notification_pending_deliveries",
+                   "cdsp_notification_undeliverable_total", "cdsp_grpc_requests_total",
+                   "cdsp_volunteer_visits_missed_total",
+                   "cdsp_employment_follow_ups_overdue_total"):
+        assert needed in exprs, f"no alert uses {needed}"
+
+
+# ---------------------------------------------------------------- Prometheus, Grafana, compose
+
+
+def test_prometheus_scrapes_every_service_and_loads_the_rules() -> None:
+    config = load_yaml(PROMETHEUS)
+    compose = load_yaml(COMPOSE)
+    mount = next(v for v in compose["services"]["prometheus"]["volumes"]
+                 if v.startswith("./deploy/prometheus:"))
+    container_dir = mount.split(":")[1]
+    assert f"{container_dir}/{ALERTS.name}" in config["rule_files"]
+    targets = {job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+               for job in config["scrape_configs"]}
+    for service in devstack.SERVICES:
+        port = devstack.METRICS_PORTS[service]
+        assert targets.get(service) == [f"{service}:{port}"], service
+        env = compose["services"][service]["environment"]
+        assert env["CDSP_METRICS_ADDR"] == f"0.0.0.0:{port}", service
+
+
+def test_compose_runs_pinned_prometheus_and_grafana_with_the_files_mounted() -> None:
+    services = load_yaml(COMPOSE)["services"]
+    assert set(devstack.SERVICES) <= set(services)
+    for name, image in (("prometheus", "prom/prometheus:"), ("grafana", "grafana/grafana:")):
+        ref = services[name]["image"]
+        assert ref.startswith(image), ref
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", ref.split(":", 1)[1]), f"{ref} is not pinned"
+        for volume in services[name]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), volume
+    grafana = " ".join(services["grafana"]["volumes"])
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning" in grafana
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards" in grafana
+
+
+def test_grafana_provisioning_matches_the_dashboards() -> None:
+    provisioning = DEPLOY / "grafana" / "provisioning"
+    sources = [d for f in (provisioning / "datasources").glob("*.yaml")
+               for d in load_yaml(f)["datasources"]]
+    providers = [p for f in (provisioning / "dashboards").glob("*.yaml")
+                 for p in load_yaml(f)["providers"]]
+    assert [p["options"]["path"] for p in providers] == ["/var/lib/grafana/dashboards"]
+    uids = {d["uid"] for d in sources if d["type"] == "prometheus"}
+    assert uids
+    assert {"cdsp-service.json", "cdsp-platform.json", "cdsp-domain.json"} <= {
+        p.name for p in DASHBOARDS}
+    dashboard_uids = set()
+    for path in DASHBOARDS:
+        board = json.loads(path.read_text())
+        dashboard_uids.add(board["uid"])
+        assert board["panels"], path.name
+        for panel in board["panels"]:
+            assert panel["targets"], f"{path.name}: {panel['title']} has no targets"
+            assert panel["datasource"]["uid"] in uids, f"{path.name}: {panel['title']}"
+            for target in panel["targets"]:
+                assert target["expr"].strip() and balanced(target["expr"]), target
+    assert len(dashboard_uids) == len(DASHBOARDS)
+
+
+# ---------------------------------------------------------------- against the running services
+
+
+@pytest.fixture(scope="module")
+def exported(stack: devstack.Stack) -> Iterator[set[str]]:
+    """The metric names the five services export, scraped live. Services another test already
+    runs are reused; the ones started here are stopped at the end of the module (so the
+    integration tests' own session fixtures can start them later)."""
+    extra = {"aid": AID_ENV, "notification": NOTIFY_ENV}
+    started = []
+    try:
+        for service in devstack.SERVICES:
+            port = int(stack.grpc_addr(service).rsplit(":", 1)[1])
+            if not devstack.port_open(port):
+                devstack.start_service(stack, service,
+                                       {"CDSP_SHUTDOWN_GRACE_S": "5", **extra.get(service, {})})
+                started.append(service)
+        names: set[str] = set()
+        for service in devstack.SERVICES:
+            url = f"http://127.0.0.1:{stack.metrics_port(service)}/metrics"
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                names |= metric_names(reply.read().decode())
+        yield names
+    finally:
+        for service in reversed(started):
+            devstack.stop_service(stack, service)
+
+
+def metric_names(text: str) -> set[str]:
+    """Family names (from # TYPE lines, so labelled families with no sample yet count) with the
+    sample names each type implies, plus every sample name present."""
+    names = set()
+    suffixes = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count",
+                                                                 "_created"),
+                "summary": ("_sum", "_count", "_created")}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(maxsplit=3)
+            names.add(name)
+            base = name.removesuffix("_total") if kind == "counter" else name
+            names.update(base + s for s in suffixes.get(kind, ()))
+        elif line and not line.startswith("#"):
+            names.add(re.split(r"[{ ]", line, maxsplit=1)[0])
+    return names
+
+
+def test_scrape_parsing_counts_families_and_their_samples() -> None:
+    text = ("# HELP cdsp_x_total x\n# TYPE cdsp_x_total counter\n"
+            "# TYPE cdsp_h_seconds histogram\n# TYPE cdsp_g gauge\ncdsp_g 1.0\n")
+    assert metric_names(text) >= {"cdsp_x_total", "cdsp_h_seconds_bucket",
+                                  "cdsp_h_seconds_count", "cdsp_g"}
+    assert "cdsp_g_bucket" not in metric_names(text)
+    assert "cdsp_x_bucket" not in metric_names(text)
+
+
+def test_every_metric_in_rules_and_dashboards_is_exported(exported: set[str]) -> None:
+    for family in ("cdsp_grpc_requests_total", "cdsp_outbox_backlog_events",
+                   "cdsp_aid_sla_breaches_total", "cdsp_notification_deliveries_total",
+                   "cdsp_volunteer_visits_missed_total",
+                   "cdsp_employment_follow_ups_overdue_total"):
+        assert family in exported, f"the services no longer export {family}"
+    assert "cdsp_made_up_metric_total" not in exported
+    used: dict[str, set[str]] = {}
+    for rule in alert_rules():
+        for name in METRIC.findall(rule["expr"]):
+            used.setdefault(name, set()).add(f"alert {rule['alert']}")
+    for board, exprs in dashboard_exprs().items():
+        for expr in exprs:
+            for name in METRIC.findall(expr):
+                used.setdefault(name, set()).add(f"dashboard {board}")
+    assert len(used) >= 15
+    unknown = {name: sorted(where) for name, where in used.items() if name not in exported}
+    assert not unknown, f"metrics no service exports: {unknown}"
