@@ -139,11 +139,13 @@ def diff(spec: TopicSpec, partitions: int, replication: int, config: dict[str, s
 
 
 def apply(bootstrap: str, specs: list[TopicSpec], dry_run: bool = False) -> Plan:
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="cdsp-topics",
-                             request_timeout_ms=10000)
+    from runtime.kafka_clients import make_admin
+
+    # Connects as the services do (CDSP_KAFKA_SECURITY_PROTOCOL and credentials from the env).
+    admin = make_admin(bootstrap, "cdsp-topics", request_timeout_ms=10000)
     plan = Plan()
     try:
         existing = set(admin.list_topics())

@@ -1,22 +1,40 @@
 """kafka-python clients with the settings the platform relies on.
 
-kafka-python is not asyncio: the relay and consumers call it from worker threads.
+kafka-python is not asyncio: the relay and consumers call it from worker threads. Every client
+connects as CDSP_KAFKA_SECURITY_PROTOCOL says (runtime.settings.kafka_security_options: TLS and
+SASL/SCRAM credentials for a production cluster; PLAINTEXT by default).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from runtime.settings import kafka_security_options
+
 log = logging.getLogger("cdsp.kafka")
+
+
+@functools.cache
+def security() -> dict[str, Any]:
+    """How every client of this process connects (read once; the service checked it at start)."""
+    return kafka_security_options(os.environ)
+
+
+def make_admin(bootstrap: str, client_id: str, request_timeout_ms: int = 5000) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id=client_id,
+                            request_timeout_ms=request_timeout_ms, **security())
 
 
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     return KafkaProducer(
+        **security(),
         bootstrap_servers=bootstrap.split(","),
         client_id=client_id,
         acks="all",
@@ -38,6 +56,7 @@ FETCH_MAX_WAIT_MS = int(os.environ.get("CDSP_CONSUMER_FETCH_WAIT_MS", "50"))
 def make_consumer(bootstrap: str, group_id: str, client_id: str,
                   max_poll_records: int = 200) -> KafkaConsumer:
     return KafkaConsumer(
+        **security(),
         bootstrap_servers=bootstrap.split(","),
         client_id=client_id,
         group_id=group_id,
@@ -52,8 +71,7 @@ def make_consumer(bootstrap: str, group_id: str, client_id: str,
 
 
 def ensure_topics(bootstrap: str, topics: list[str], partitions: int, replication: int) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="cdsp-admin",
-                             request_timeout_ms=5000)
+    admin = make_admin(bootstrap, "cdsp-admin")
     try:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]

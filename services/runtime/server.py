@@ -3,7 +3,8 @@
 Start: settings → logging → migrations → pool → metrics page → gRPC server (health, reflection,
 interceptors) → outbox relay and consumers → health SERVING. Health follows the database: a
 service that cannot reach its database reports NOT_SERVING (the outbox buffers a broker outage, so
-the broker does not decide readiness).
+the broker does not decide readiness). The health name `cdsp.liveness` stays SERVING while the
+process answers, for liveness probes that must not restart replicas over a database outage.
 
 SIGTERM/SIGINT: health NOT_SERVING, stop accepting calls and give in-flight ones
 CDSP_SHUTDOWN_GRACE_S to finish, stop consumers (their offsets are already committed), publish
@@ -135,6 +136,7 @@ async def serve(definition: ServiceDefinition) -> None:
     for worker in workers:
         worker.start()
     watcher = asyncio.create_task(_watch_database(db, health, names), name="health")
+    await health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     jobs = [asyncio.create_task(_run_periodically(job), name=job.name)
             for job in definition.periodic(runtime)]
     log.info("serving %s on %s, metrics on %s", ", ".join(names), settings.grpc_addr,
@@ -159,6 +161,12 @@ async def serve(definition: ServiceDefinition) -> None:
     await relay.stop(drain_timeout=5.0)
     await db.close()
     log.info("stopped")
+
+
+# The health service name a liveness probe asks for: SERVING while the process answers, whatever
+# its database does. Readiness asks for "" (or a service's name), which follows the database; a
+# liveness probe on that would restart every replica during a database outage, which fixes nothing.
+LIVENESS = "cdsp.liveness"
 
 
 async def _watch_database(db: Database, health: HealthServicer, names: list[str]) -> None:

@@ -8,6 +8,8 @@ Each variable, its default and meaning:
     CDSP_DATABASE_URL         PostgreSQL URL of this service's own database
     CDSP_DB_POOL_MIN / _MAX   connection pool bounds                     (2 / 20)
     CDSP_KAFKA_BOOTSTRAP      Kafka bootstrap servers, comma separated   (127.0.0.1:9092)
+    CDSP_KAFKA_SECURITY_PROTOCOL, _SASL_MECHANISM, _USERNAME, _PASSWORD, _CA_FILE
+                              TLS and SASL to Kafka (kafka_security_options) (PLAINTEXT)
     CDSP_TOPIC_PARTITIONS     partitions for topics this service creates (6)
     CDSP_TOPIC_REPLICATION    replication factor for topics it creates   (1)
     CDSP_TOKEN_SECRET         HMAC key that signs caller tokens (HS256)  (required)
@@ -24,7 +26,9 @@ Each variable, its default and meaning:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_TOKEN_SECRET = "cdsp-development-signing-key-not-for-production"
@@ -126,4 +130,53 @@ def load_settings(service: str, grpc_port: int, metrics_port: int) -> Settings:
     )
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
         raise SettingsError("CDSP_DB_POOL_MIN must be >= 1 and <= CDSP_DB_POOL_MAX")
+    kafka_security_options(os.environ)  # a wrong Kafka security setting stops the start here
     return settings
+
+
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+
+
+def kafka_security_options(env: Mapping[str, str]) -> dict[str, Any]:
+    """kafka-python connection options from the environment:
+
+    CDSP_KAFKA_SECURITY_PROTOCOL  PLAINTEXT (default) | SSL | SASL_PLAINTEXT | SASL_SSL
+    CDSP_KAFKA_SASL_MECHANISM     SCRAM-SHA-512 (default) | SCRAM-SHA-256 | PLAIN
+    CDSP_KAFKA_USERNAME / _PASSWORD  SASL credentials (required with SASL_*; from a Secret)
+    CDSP_KAFKA_CA_FILE            CA bundle that signed the brokers' certificates (*SSL)
+    """
+    protocol = env.get("CDSP_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper()
+    if protocol not in KAFKA_PROTOCOLS:
+        raise SettingsError(f"CDSP_KAFKA_SECURITY_PROTOCOL must be one of "
+                            f"{', '.join(KAFKA_PROTOCOLS)}, got {protocol!r}")
+    options: dict[str, Any] = {"security_protocol": protocol}
+    user, password = env.get("CDSP_KAFKA_USERNAME", ""), env.get("CDSP_KAFKA_PASSWORD", "")
+    if protocol.startswith("SASL_"):
+        mechanism = env.get("CDSP_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512").strip().upper()
+        if mechanism not in KAFKA_SASL_MECHANISMS:
+            raise SettingsError(f"CDSP_KAFKA_SASL_MECHANISM must be one of "
+                                f"{', '.join(KAFKA_SASL_MECHANISMS)}, got {mechanism!r}")
+        if not user or not password:
+            raise SettingsError(f"CDSP_KAFKA_USERNAME and CDSP_KAFKA_PASSWORD are required "
+                                f"with CDSP_KAFKA_SECURITY_PROTOCOL={protocol}")
+        if mechanism == "PLAIN" and protocol == "SASL_PLAINTEXT":
+            raise SettingsError("CDSP_KAFKA_SASL_MECHANISM=PLAIN would send the password in "
+                                "clear text: use SASL_SSL or a SCRAM mechanism")
+        options.update(sasl_mechanism=mechanism, sasl_plain_username=user,
+                       sasl_plain_password=password)
+    elif user or password:
+        raise SettingsError(f"CDSP_KAFKA_USERNAME/_PASSWORD are set but "
+                            f"CDSP_KAFKA_SECURITY_PROTOCOL is {protocol}: credentials would be "
+                            f"ignored (use SASL_SSL)")
+    ca_file = env.get("CDSP_KAFKA_CA_FILE", "")
+    if protocol.endswith("SSL"):
+        options["ssl_check_hostname"] = True
+        if ca_file:
+            if not os.path.isfile(ca_file):
+                raise SettingsError(f"CDSP_KAFKA_CA_FILE {ca_file!r} is not a readable file")
+            options["ssl_cafile"] = ca_file
+    elif ca_file:
+        raise SettingsError(f"CDSP_KAFKA_CA_FILE is set but CDSP_KAFKA_SECURITY_PROTOCOL is "
+                            f"{protocol} (no TLS)")
+    return options

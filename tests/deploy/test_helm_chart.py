@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import helm_python
 import pytest
 import yaml
+from helm_python.chart import Chart
 
+from runtime.server import LIVENESS
 from runtime.settings import DEV_TOKEN_SECRET
-
-helm_python = pytest.importorskip("helm_python")
-from helm_python.chart import Chart  # noqa: E402
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "cdsp"
 RELEASE, NAMESPACE = "cdsp", "cdsp"
@@ -108,9 +108,14 @@ def problems_deployment(dep: Doc, svc: str, grpc_port: int) -> list[str]:
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
     if ports.get("grpc") != grpc_port:
         found.append(f"{svc}: grpc containerPort {ports.get('grpc')} != {grpc_port}")
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         if (c.get(probe) or {}).get("grpc", {}).get("port") != grpc_port:
             found.append(f"{svc}: {probe} is not a native grpc probe on {grpc_port}")
+    # Readiness follows the database; liveness must not (runtime.server.LIVENESS).
+    if (c.get("readinessProbe") or {}).get("grpc", {}).get("service", "") != "":
+        found.append(f"{svc}: readinessProbe does not ask for the whole server's health")
+    if (c.get("livenessProbe") or {}).get("grpc", {}).get("service") != LIVENESS:
+        found.append(f"{svc}: livenessProbe does not ask for {LIVENESS}")
     pod_sc, sc = spec.get("securityContext") or {}, c.get("securityContext") or {}
     if not (pod_sc.get("runAsNonRoot") or sc.get("runAsNonRoot")):
         found.append(f"{svc}: runAsNonRoot is not set")
@@ -338,7 +343,8 @@ def test_a_sixth_service_is_a_few_lines_of_values() -> None:
 
 
 def test_secrets_settings_come_from_named_secrets() -> None:
-    values = {"kafka": {"credentials": {"secretName": "kafka-creds"}},
+    values = {"kafka": {"securityProtocol": "SASL_SSL",
+                        "credentials": {"secretName": "kafka-creds"}},
               "tokenSecret": {"secretName": "signing", "key": "k"}}
     docs = render(values)
     for svc in FIVE:
@@ -350,6 +356,42 @@ def test_secrets_settings_come_from_named_secrets() -> None:
         assert env["CDSP_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
             "name": f"cdsp-{svc}-db", "key": "url"}
         assert problems_env(list(env.values()), svc) == []
+
+
+def test_kafka_over_sasl_ssl_with_a_ca_from_a_secret() -> None:
+    values = {"kafka": {"securityProtocol": "SASL_SSL", "saslMechanism": "SCRAM-SHA-256",
+                        "credentials": {"secretName": "kafka-creds"},
+                        "tls": {"caSecretName": "kafka-ca", "caKey": "ca.crt"}}}
+    docs = render(values)
+    for svc in FIVE:
+        pod = get(docs, "Deployment", f"{RELEASE}-{svc}")["spec"]["template"]["spec"]
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        assert env["CDSP_KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL"
+        assert env["CDSP_KAFKA_SASL_MECHANISM"]["value"] == "SCRAM-SHA-256"
+        assert env["CDSP_KAFKA_USERNAME"]["valueFrom"]["secretKeyRef"]["name"] == "kafka-creds"
+        ca_file = env["CDSP_KAFKA_CA_FILE"]["value"]
+        mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "kafka-ca")
+        assert ca_file == f"{mount['mountPath']}/ca.crt" and mount["readOnly"] is True
+        volume = next(v for v in pod["volumes"] if v["name"] == "kafka-ca")
+        assert volume["secret"]["secretName"] == "kafka-ca"
+        assert problems_env(list(env.values()), svc) == []
+    plain = {e["name"]: e for e in get(render({}), "Deployment", f"{RELEASE}-aid")
+             ["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert plain["CDSP_KAFKA_SECURITY_PROTOCOL"]["value"] == "PLAINTEXT"
+    assert not {"CDSP_KAFKA_USERNAME", "CDSP_KAFKA_CA_FILE", "CDSP_KAFKA_SASL_MECHANISM"} & set(
+        plain)
+
+
+@pytest.mark.parametrize(("kafka", "message"), [
+    ({"securityProtocol": "TLS"}, "kafka.securityProtocol must be"),
+    ({"securityProtocol": "SASL_SSL"}, "kafka.credentials.secretName is required"),
+    ({"credentials": {"secretName": "kafka-creds"}}, "sends no credentials"),
+    ({"tls": {"caSecretName": "kafka-ca"}}, "uses no TLS"),
+])
+def test_kafka_security_values_that_cannot_work_are_refused(kafka: dict[str, Any],
+                                                             message: str) -> None:
+    with pytest.raises(helm_python.HelmError, match=message):
+        Chart.load(str(CHART)).render({"kafka": kafka}, name=RELEASE, namespace=NAMESPACE)
 
 
 @pytest.mark.parametrize("common", [
@@ -381,6 +423,8 @@ BREAKAGES: list[tuple[str, str, Callable[[Doc], None]]] = [
     ("Deployment", "readiness probe", lambda d: _container(d).pop("readinessProbe")),
     ("Deployment", "liveness tcp", lambda d: _container(d).update(
         livenessProbe={"tcpSocket": {"port": 50055}})),
+    ("Deployment", "liveness on the database", lambda d: _container(d)["livenessProbe"][
+        "grpc"].pop("service")),
     ("Deployment", "root fs", lambda d: _container(d)["securityContext"].update(
         readOnlyRootFilesystem=False)),
     ("Deployment", "caps", lambda d: _container(d)["securityContext"].update(

@@ -16,7 +16,14 @@ secretKeyRef. Args: (dict "root" $ "svc" $svc) */}}
   "CDSP_KAFKA_BOOTSTRAP" $root.Values.kafka.bootstrap
   "CDSP_TOPIC_PARTITIONS" $root.Values.kafka.topicPartitions
   "CDSP_TOPIC_REPLICATION" $root.Values.kafka.topicReplication
+  "CDSP_KAFKA_SECURITY_PROTOCOL" $root.Values.kafka.securityProtocol
 -}}
+{{- if hasPrefix "SASL_" $root.Values.kafka.securityProtocol -}}
+{{- $_ := set $plain "CDSP_KAFKA_SASL_MECHANISM" $root.Values.kafka.saslMechanism -}}
+{{- end -}}
+{{- if $root.Values.kafka.tls.caSecretName -}}
+{{- $_ := set $plain "CDSP_KAFKA_CA_FILE" (printf "%s/%s" (include "cdsp.kafkaCaDir" $root) $root.Values.kafka.tls.caKey) -}}
+{{- end -}}
 {{- $plain = mergeOverwrite $plain ($c.extraEnv | default dict) ($svc.env | default dict) -}}
 {{- range $name := keys $plain | sortAlpha }}
 - name: {{ $name }}
@@ -33,7 +40,7 @@ secretKeyRef. Args: (dict "root" $ "svc" $svc) */}}
       name: {{ $root.Values.tokenSecret.secretName }}
       key: {{ $root.Values.tokenSecret.key }}
 {{- with $root.Values.kafka.credentials }}
-{{- if .secretName }}
+{{- if and .secretName (hasPrefix "SASL_" $root.Values.kafka.securityProtocol) }}
 - name: CDSP_KAFKA_USERNAME
   valueFrom:
     secretKeyRef: {name: {{ .secretName }}, key: {{ .usernameKey }}}

@@ -53,6 +53,9 @@ helm.sh/chart: {{ include "cdsp.chart" . }}
 {{- end -}}
 {{- end }}
 
+{{/* Where the Kafka CA bundle is mounted (kafka.tls.caSecretName). */}}
+{{- define "cdsp.kafkaCaDir" -}}/etc/cdsp/kafka-ca{{- end }}
+
 {{/* The Secret holding a service's CDSP_DATABASE_URL. */}}
 {{- define "cdsp.dbSecretName" -}}
 {{ (.svc.database | default dict).secretName | default (printf "cdsp-%s-db" .svc.name) }}
@@ -68,6 +71,19 @@ helm.sh/chart: {{ include "cdsp.chart" . }}
 {{- fail (printf "common.terminationGracePeriodSeconds (%v) must exceed shutdownGraceSeconds + preStopSleepSeconds (%v + %v)" $c.terminationGracePeriodSeconds $c.shutdownGraceSeconds $c.preStopSleepSeconds) -}}
 {{- end -}}
 {{- if not .Values.tokenSecret.secretName -}}{{ fail "tokenSecret.secretName is required" }}{{- end -}}
+{{- $k := .Values.kafka -}}
+{{- if not (has $k.securityProtocol (list "PLAINTEXT" "SSL" "SASL_PLAINTEXT" "SASL_SSL")) -}}
+{{- fail (printf "kafka.securityProtocol must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got %q" (toString $k.securityProtocol)) -}}
+{{- end -}}
+{{- if and (hasPrefix "SASL_" $k.securityProtocol) (not $k.credentials.secretName) -}}
+{{- fail (printf "kafka.credentials.secretName is required with kafka.securityProtocol %s" $k.securityProtocol) -}}
+{{- end -}}
+{{- if and (not (hasPrefix "SASL_" $k.securityProtocol)) $k.credentials.secretName -}}
+{{- fail (printf "kafka.credentials.secretName is set but kafka.securityProtocol %s sends no credentials (use SASL_SSL)" $k.securityProtocol) -}}
+{{- end -}}
+{{- if and $k.tls.caSecretName (not (hasSuffix "SSL" $k.securityProtocol)) -}}
+{{- fail (printf "kafka.tls.caSecretName is set but kafka.securityProtocol %s uses no TLS" $k.securityProtocol) -}}
+{{- end -}}
 {{- $names := list -}}
 {{- range .Values.services -}}
 {{- if not (regexMatch "^[a-z][a-z0-9]{0,30}$" (toString .name)) -}}
