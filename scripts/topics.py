@@ -1,12 +1,15 @@
 """The platform's Kafka topics as code (deploy/kafka/topics.yaml).
 
-    topics.py apply --bootstrap HOST:PORT [--file F] [--replication N] [--dry-run]
+    topics.py apply --bootstrap HOST:PORT [--file F] [--partitions N] [--replication N] [--dry-run]
         creates the topics that are missing and reports how existing ones differ from the file
         (partitions, replication, the configs the broker reports). It never changes an existing
         topic: a partition count change moves keys between partitions and breaks per-aggregate
         order, so that is an operator's decision, not an automatic one.
-    topics.py strimzi --namespace NS [--cluster NAME] [--file F]
-        prints the same topics as Strimzi KafkaTopic objects (kafka.strimzi.io/v1beta2).
+    topics.py strimzi --namespace NS [--cluster NAME] [--file F] [--partitions N] [--replication N]
+        prints the same topics as Strimzi KafkaTopic objects (kafka.strimzi.io/v1beta2); the Helm
+        chart renders the same objects when kafkaTopics.strimzi.enabled is set.
+    --partitions/--replication override the file's numbers for every topic (a city-wide
+    cluster: 12 partitions; a one-broker stack: replication 1).
 
 Exit status: 0 when the cluster matches the file after the run, 1 when differences remain,
 2 on a bad file.
@@ -40,15 +43,15 @@ class TopicSpec:
     replication: int
     config: dict[str, str]
 
-    def with_replication(self, replication: int | None) -> TopicSpec:
-        """The spec for a cluster of another replication factor (min.insync.replicas capped)."""
-        if replication is None:
-            return self
+    def sized(self, partitions: int | None, replication: int | None) -> TopicSpec:
+        """The spec for a cluster sized otherwise (the city's partitions, one broker's
+        replication); min.insync.replicas is capped at the replication factor."""
         config = dict(self.config)
+        replication = replication or self.replication
         if "min.insync.replicas" in config:
             config["min.insync.replicas"] = str(min(int(config["min.insync.replicas"]),
                                                     replication))
-        return TopicSpec(self.name, self.partitions, replication, config)
+        return TopicSpec(self.name, partitions or self.partitions, replication, config)
 
 
 @dataclass
@@ -201,28 +204,30 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_apply = sub.add_parser("apply", help="create missing topics, report differences")
     p_apply.add_argument("--bootstrap", required=True, help="HOST:PORT[,HOST:PORT...]")
-    p_apply.add_argument("--replication", type=int,
-                         help="override the file's replication factor (1 for one broker)")
     p_apply.add_argument("--dry-run", action="store_true", help="report, create nothing")
     p_strimzi = sub.add_parser("strimzi", help="print Strimzi KafkaTopic objects")
     p_strimzi.add_argument("--namespace", required=True)
     p_strimzi.add_argument("--cluster", default="cdsp", help="the Kafka resource's name")
     for p in (p_apply, p_strimzi):
         p.add_argument("--file", type=Path, default=DEFAULT_FILE)
+        p.add_argument("--partitions", type=int, help="override the file's partition counts")
+        p.add_argument("--replication", type=int,
+                       help="override the file's replication factor (1 for one broker)")
     args = parser.parse_args(argv)
+    for option in ("partitions", "replication"):
+        if getattr(args, option) is not None and getattr(args, option) < 1:
+            parser.error(f"--{option} must be at least 1")
 
     try:
         specs = load_topics(args.file)
     except (OSError, TopicFileError, yaml.YAMLError) as exc:
         print(f"topics: {exc}", file=sys.stderr)
         return 2
+    specs = [s.sized(args.partitions, args.replication) for s in specs]
     if args.command == "strimzi":
         sys.stdout.write(yaml.safe_dump_all(strimzi_objects(specs, args.namespace, args.cluster),
                                             sort_keys=False))
         return 0
-    if args.replication is not None and args.replication < 1:
-        parser.error("--replication must be at least 1")
-    specs = [s.with_replication(args.replication) for s in specs]
     plan = apply(args.bootstrap, specs, dry_run=args.dry_run)
     verb = "would create" if args.dry_run else "created"
     for name in plan.created:

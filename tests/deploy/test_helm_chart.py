@@ -487,3 +487,27 @@ def test_prometheus_rule_embeds_the_platform_alerts_or_values_groups() -> None:
     rule = get(render(merged(MONITORING_ON, {"monitoring": {"prometheusRule": {
         "groups": groups}}})), "PrometheusRule", f"{RELEASE}-cdsp")
     assert rule["spec"]["groups"] == groups
+
+
+def test_strimzi_topics_behind_a_switch_match_the_topics_script() -> None:
+    import topics
+
+    assert [d for d in render({}) if d["kind"] == "KafkaTopic"] == []
+    values = merged(VALUE_SETS["city"], {"kafkaTopics": {"strimzi": {"enabled": True,
+                                                                     "cluster": "city"}}})
+    rendered = {d["spec"]["topicName"]: d for d in render(values) if d["kind"] == "KafkaTopic"}
+    kafka = values["kafka"]
+    specs = [s.sized(kafka["topicPartitions"], kafka["topicReplication"])
+             for s in topics.load_topics()]
+    expected = {d["spec"]["topicName"]: d
+                for d in topics.strimzi_objects(specs, NAMESPACE, "city")}
+    assert set(rendered) == set(expected) == {f"cdsp.{s}.v1" for s in FIVE}
+    for name, doc in rendered.items():
+        assert doc["spec"] == expected[name]["spec"], name
+        assert doc["metadata"]["name"] == expected[name]["metadata"]["name"]
+        assert doc["metadata"]["labels"]["strimzi.io/cluster"] == "city"
+        assert doc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert doc["spec"]["partitions"] == 12
+    with pytest.raises(helm_python.HelmError, match=r"kafkaTopics\.strimzi\.cluster"):
+        Chart.load(str(CHART)).render({"kafkaTopics": {"strimzi": {"enabled": True}}},
+                                      name=RELEASE, namespace=NAMESPACE)

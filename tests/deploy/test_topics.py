@@ -67,12 +67,25 @@ def test_a_bad_file_is_rejected(tmp_path: Path, bad: str) -> None:
         load_topics(path)
 
 
-def test_replication_override_caps_min_insync_replicas() -> None:
+def test_sizing_overrides_cap_min_insync_replicas() -> None:
     spec = TopicSpec("a.b", 6, 3, {"cleanup.policy": "delete", "retention.ms": "1",
                                    "min.insync.replicas": "2"})
-    single = spec.with_replication(1)
-    assert (single.replication, single.config["min.insync.replicas"]) == (1, "1")
-    assert spec.with_replication(None) is spec
+    single = spec.sized(None, 1)
+    assert (single.partitions, single.replication, single.config["min.insync.replicas"]) == (
+        6, 1, "1")
+    city = spec.sized(12, None)
+    assert (city.partitions, city.replication, city.config) == (12, 3, spec.config)
+    assert spec.sized(None, None) == spec
+
+
+def test_strimzi_output_takes_the_sizing_overrides(capsys: pytest.CaptureFixture[str]) -> None:
+    assert topics.main(["strimzi", "--namespace", "ns", "--partitions", "12",
+                        "--replication", "1"]) == 0
+    docs = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d is not None]
+    assert {(d["spec"]["partitions"], d["spec"]["replicas"],
+             d["spec"]["config"]["min.insync.replicas"]) for d in docs} == {(12, 1, 1)}
+    with pytest.raises(SystemExit):
+        topics.main(["strimzi", "--namespace", "ns", "--partitions", "0"])
 
 
 def test_strimzi_output_is_kafkatopic_objects(capsys: pytest.CaptureFixture[str]) -> None:
@@ -127,7 +140,7 @@ def test_apply_creates_missing_topics_and_is_idempotent(stack: devstack.Stack,
         entry["name"] = f"{entry['name']}.t{suffix}"
     path = tmp_path / "topics.yaml"
     path.write_text(yaml.safe_dump(data))
-    specs = [s.with_replication(1) for s in load_topics(path)]
+    specs = [s.sized(None, 1) for s in load_topics(path)]
     wanted = {s.name for s in specs}
     assert not wanted & set(_broker_topics(stack.kafka_bootstrap))
 
