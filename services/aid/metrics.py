@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 SLA_BREACHES = Counter(
     "cdsp_aid_sla_breaches_total",
@@ -11,3 +11,11 @@ SLA_BREACHES = Counter(
     ["deadline"])
 for _deadline in ("arrival", "meeting"):
     SLA_BREACHES.labels(deadline=_deadline)  # both series exist, at 0, from the start
+
+# Read from the database by every replica (service/gauges.py), so all replicas report the same
+# values: dashboards and alerts take max() over replicas, never sum().
+OPEN_CASES = Gauge("cdsp_aid_open_cases", "Open aid cases city-wide, by warning level", ["level"])
+SLA_DEADLINES = Gauge(
+    "cdsp_aid_sla_deadlines", "Deadlines of the service requests submitted in the last 30 days "
+    "that are due (passed, or the step taken), city-wide, by deadline and outcome (on_time, late)",
+    ["deadline", "outcome"])

@@ -92,7 +92,8 @@ def test_the_alerts_cover_what_operators_must_act_on() -> None:
                    "cdsp_notification_pending_deliveries",
                    "cdsp_notification_undeliverable_total", "cdsp_grpc_requests_total",
                    "cdsp_volunteer_visits_missed_total",
-                   "cdsp_employment_follow_ups_overdue_total"):
+                   "cdsp_employment_follow_ups_overdue_total", "cdsp_aid_open_cases",
+                   "cdsp_aid_sla_deadlines"):
         assert needed in exprs, f"no alert uses {needed}"
 
 
@@ -129,6 +130,27 @@ def test_compose_runs_pinned_prometheus_and_grafana_with_the_files_mounted() -> 
     grafana = " ".join(services["grafana"]["volumes"])
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning" in grafana
     assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards" in grafana
+
+
+DASHBOARD_NEEDS = {
+    # per service: rate, errors, latency
+    "cdsp-service.json": {"cdsp_grpc_requests_total", "cdsp_grpc_request_duration_seconds_bucket"},
+    # platform: event flow between services, outbox and consumer lag
+    "cdsp-platform.json": {"cdsp_events_published_total", "cdsp_events_consumed_total",
+                           "cdsp_outbox_backlog_events", "cdsp_consumer_lag_events"},
+    # domain: open aid cases by level, SLA compliance, notices by channel
+    "cdsp-domain.json": {"cdsp_aid_open_cases", "cdsp_aid_sla_deadlines",
+                         "cdsp_notification_deliveries_total"},
+}
+
+
+def test_the_dashboards_show_what_operators_asked_for() -> None:
+    exprs = dashboard_exprs()
+    for board, needed in DASHBOARD_NEEDS.items():
+        used = {name for expr in exprs[board] for name in METRIC.findall(expr)}
+        assert needed <= used, f"{board} lacks {sorted(needed - used)}"
+    domain = " ".join(exprs["cdsp-domain.json"])
+    assert "by (level)" in domain and "by (channel" in domain
 
 
 def test_grafana_provisioning_matches_the_dashboards() -> None:
@@ -214,7 +236,8 @@ def test_every_metric_in_rules_and_dashboards_is_exported(exported: set[str]) ->
     for family in ("cdsp_grpc_requests_total", "cdsp_outbox_backlog_events",
                    "cdsp_aid_sla_breaches_total", "cdsp_notification_deliveries_total",
                    "cdsp_volunteer_visits_missed_total",
-                   "cdsp_employment_follow_ups_overdue_total"):
+                   "cdsp_employment_follow_ups_overdue_total", "cdsp_aid_open_cases",
+                   "cdsp_aid_sla_deadlines"):
         assert family in exported, f"the services no longer export {family}"
     assert "cdsp_made_up_metric_total" not in exported
     used: dict[str, set[str]] = {}

@@ -382,3 +382,56 @@ def test_an_sla_breach_is_found_after_a_service_restart(sla_aid: devstack.Stack,
     # until its consumer has joined the group: one stopped in the middle of joining leaves the
     # group waiting for it, and the next member would wait with it.)
     _person(tree, stack)
+
+
+def _gauge(stack: devstack.Stack, series: str) -> float | None:
+    url = f"http://127.0.0.1:{stack.metrics_port('aid')}/metrics"
+    page = urllib.request.urlopen(url, timeout=5).read().decode()
+    values = [float(line[len(series) + 1:]) for line in page.splitlines()
+              if line.startswith(series + " ")]
+    return values[0] if values else None
+
+
+def _wait_gauge(stack: devstack.Stack, series: str, want: float) -> None:
+    deadline = time.monotonic() + 15
+    while (have := _gauge(stack, series)) != want:
+        assert time.monotonic() < deadline, f"{series} is {have}, expected {want}"
+        time.sleep(0.2)
+
+
+def test_dashboard_gauges_follow_open_cases_and_deadlines(sla_aid: devstack.Stack, tree: Tree,
+                                                          stack: devstack.Stack) -> None:
+    """cdsp_aid_open_cases and cdsp_aid_sla_deadlines (the domain dashboard's open cases by
+    level and SLA compliance) are read from the database, city-wide, every scan interval."""
+    yellow, red = 'cdsp_aid_open_cases{level="yellow"}', 'cdsp_aid_open_cases{level="red"}'
+    late = 'cdsp_aid_sla_deadlines{deadline="arrival",outcome="late"}'
+    on_time = 'cdsp_aid_sla_deadlines{deadline="arrival",outcome="on_time"}'
+    deadline = time.monotonic() + 15
+    while _gauge(sla_aid, late) is None:  # the first refresh runs at start-up
+        assert time.monotonic() < deadline, "the gauges never appeared"
+        time.sleep(0.2)
+    base = {s: _gauge(sla_aid, s) or 0.0 for s in (yellow, red, late, on_time)}
+
+    addr = sla_aid.grpc_addr("aid")
+    api = aid_admin(tree, addr)
+    household = tree.household(income_fen=300_000)
+    wait_projected(stack.database_url("aid"), [tree.register(household).person_id])
+    api.ReportHardship(pb.ReportHardshipRequest(
+        household_id=household.household_id, kind=pb.HARDSHIP_KIND_DAILY_SPENDING_GAP,
+        amount_fen=20_000))
+    _wait_gauge(sla_aid, yellow, base[yellow] + 1)
+    api.ReportHardship(pb.ReportHardshipRequest(
+        household_id=household.household_id, kind=pb.HARDSHIP_KIND_MEDICAL_SPENDING,
+        amount_fen=150_001))  # the same case, raised to red
+    _wait_gauge(sla_aid, red, base[red] + 1)
+    assert _gauge(sla_aid, yellow) == base[yellow]
+
+    slow = api.SubmitRequest(pb.SubmitRequestRequest(person_id=_person(tree, stack),
+                                                     description="停电求助"))
+    quick = api.SubmitRequest(pb.SubmitRequestRequest(person_id=_person(tree, stack),
+                                                      description="轮椅故障"))
+    for rid in (slow.request_id, quick.request_id):
+        api.DispatchRequest(pb.DispatchRequestRequest(request_id=rid, team="网格一队"))
+    api.RecordArrival(pb.RecordArrivalRequest(request_id=quick.request_id))
+    _wait_gauge(sla_aid, on_time, base[on_time] + 1)
+    _wait_gauge(sla_aid, late, base[late] + 1)  # the 2-second deadline passed without arrival

@@ -70,6 +70,13 @@ async def open_case_of(uow: UnitOfWork, household_id: str) -> Case | None:
     return Case(*row) if row else None
 
 
+async def open_cases_by_level(uow: UnitOfWork) -> dict[int, int]:
+    """Open cases per level in the caller's jurisdictions."""
+    rows = await uow.fetchall("SELECT level, count(*) FROM aid_cases WHERE status = 1 "
+                              "GROUP BY level")
+    return {int(level): int(n) for level, n in rows}
+
+
 async def get_case(uow: UnitOfWork, case_id: str, lock: bool = False) -> Case | None:
     row = await uow.fetchone(f"SELECT {_CASE} FROM aid_cases WHERE case_id = %s"
                              + (" FOR UPDATE" if lock else ""), [case_id])

@@ -8,6 +8,7 @@ import grpc
 
 from aid.config import Aid, AidRules
 from aid.entrypoints.grpc_servicer import AidServicer
+from aid.service.gauges import gauge_jobs
 from aid.service.kits import kit_jobs
 from aid.service.projection import projection_handlers
 from aid.service.requests import request_jobs
@@ -39,9 +40,9 @@ def consumers(rt: Runtime) -> list[EventConsumer]:
 
 def periodic(rt: Runtime) -> list[PeriodicJob]:
     """Deadline scans: they run at start-up too, so a breach that happened while the service
-    was down is found as soon as it is back."""
+    was down is found as soon as it is back. The dashboard gauges are refreshed alongside."""
     aid = _aid(rt)
-    return [*request_jobs(aid), *kit_jobs(aid)]
+    return [*request_jobs(aid), *kit_jobs(aid), *gauge_jobs(aid)]
 
 
 DEFINITION = ServiceDefinition(
