@@ -66,6 +66,8 @@ def test_the_image_is_multi_stage_slim_pinned_and_non_root() -> None:
     assert final.index(user) > max(i for i, line in enumerate(final)
                                    if line.startswith(("RUN ", "COPY ")))
     assert any(i.startswith("STOPSIGNAL SIGTERM") for i in final)
+    healthcheck = next(i for i in final if i.startswith("HEALTHCHECK "))
+    assert healthcheck.endswith('CMD ["python", "-m", "runtime.health_probe"]'), healthcheck
     assert "compileall" in finals, "byte code must be compiled at build time (read-only root)"
 
 
