@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import helm_python
+import kubernetes_validate
 import pytest
 import yaml
 from helm_python.chart import Chart
@@ -511,3 +512,51 @@ def test_strimzi_topics_behind_a_switch_match_the_topics_script() -> None:
     with pytest.raises(helm_python.HelmError, match=r"kafkaTopics\.strimzi\.cluster"):
         Chart.load(str(CHART)).render({"kafkaTopics": {"strimzi": {"enabled": True}}},
                                       name=RELEASE, namespace=NAMESPACE)
+
+
+# Kubernetes versions whose API schemas every rendered manifest must satisfy: the chart's lowest
+# (Chart.yaml kubeVersion) and the newest kubernetes-validate carries. Strict: an unknown field
+# (a typo such as `servce:` in a probe) is an error, as the API server's strict field validation
+# would make it. Custom resources (Prometheus Operator, Strimzi) have no schema here.
+KUBE_VERSIONS = ("1.27.0", kubernetes_validate.latest_version())
+CUSTOM_GROUPS = ("monitoring.coreos.com/", "kafka.strimzi.io/")
+
+
+def schema_problems(docs: list[Doc], version: str) -> list[str]:
+    found = []
+    for doc in docs:
+        if doc["apiVersion"].startswith(CUSTOM_GROUPS):
+            continue
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            where = ".".join(str(p) for p in exc.path)
+            found.append(f"{doc['kind']}/{doc['metadata']['name']} {where}: {exc.message}")
+    return found
+
+
+SASL_AND_TOPICS = {"kafka": {"securityProtocol": "SASL_SSL", "credentials": {"secretName": "k"},
+                             "tls": {"caSecretName": "ca"}},
+                   "kafkaTopics": {"strimzi": {"enabled": True, "cluster": "c"}}}
+
+
+@pytest.mark.parametrize("values_name", VALUE_SETS)
+@pytest.mark.parametrize("version", KUBE_VERSIONS)
+def test_every_manifest_satisfies_the_kubernetes_api_schemas(values_name: str,
+                                                            version: str) -> None:
+    for extra in ({}, merged(MONITORING_ON, SASL_AND_TOPICS)):
+        docs = render(merged(VALUE_SETS[values_name], extra))
+        kinds = {d["kind"] for d in docs}
+        assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+                "NetworkPolicy", "ServiceAccount", "Job"} <= kinds
+        assert schema_problems(docs, version) == []
+
+
+def test_the_schema_check_catches_a_misspelt_field() -> None:
+    docs = copy.deepcopy(render({}))
+    dep = get(docs, "Deployment", f"{RELEASE}-registry")
+    _container(dep)["livenessProbe"]["grpc"]["servce"] = "cdsp.liveness"
+    [problem] = schema_problems([dep], KUBE_VERSIONS[0])
+    assert "servce" in problem
+    get(docs, "Service", f"{RELEASE}-aid")["spec"]["ports"][0]["port"] = "grpc"
+    assert schema_problems(docs, KUBE_VERSIONS[0]) != []
