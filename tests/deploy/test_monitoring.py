@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import promql_parser
 import pytest
 import yaml
 
@@ -24,7 +25,6 @@ DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
 RUNBOOKS = DEPLOY / "runbooks"
 COMPOSE = ROOT / "docker-compose.yml"
 SEVERITIES = {"critical", "warning", "info"}
-METRIC = re.compile(r"\bcdsp_[a-z0-9_]+\b")
 
 
 def load_yaml(path: Path) -> Any:
@@ -44,14 +44,42 @@ def dashboard_exprs() -> dict[str, list[str]]:
     return out
 
 
-def balanced(expr: str) -> bool:
-    pairs, stack = {")": "(", "]": "[", "}": "{"}, []
-    for ch in re.sub(r'"[^"]*"', '""', expr):
-        if ch in "([{":
-            stack.append(ch)
-        elif ch in pairs and (not stack or stack.pop() != pairs[ch]):
-            return False
-    return not stack
+# What Grafana puts in place of its variables before a query reaches Prometheus.
+GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "30s", "$__range": "6h",
+                     "$job": "registry"}
+
+
+def parse_promql(expr: str, grafana: bool = False) -> promql_parser.Expr:
+    """The expression parsed by a PromQL parser (promql-parser, a Rust parser written to match
+    Prometheus' own);
+    raises ValueError on a syntax error."""
+    if grafana:
+        for variable, value in sorted(GRAFANA_VARIABLES.items(), key=lambda kv: -len(kv[0])):
+            expr = expr.replace(variable, value)
+    return promql_parser.parse(expr)
+
+
+def metrics_in(expr: str, grafana: bool = False) -> set[str]:
+    """The cdsp_* metric names the expression selects."""
+    names: set[str] = set()
+
+    def visit(node: object) -> bool:
+        if isinstance(node, promql_parser.VectorSelector) and node.name:
+            names.add(node.name)
+        return True
+
+    promql_parser.walk(parse_promql(expr, grafana), visit)
+    return {n for n in names if n.startswith("cdsp_")}
+
+
+def test_the_promql_checks_can_fail() -> None:
+    with pytest.raises(ValueError):
+        parse_promql("sum by (job (rate(cdsp_x_total[5m]))")
+    with pytest.raises(ValueError):
+        parse_promql("rate(cdsp_x_total[$__rate_interval])")  # not substituted
+    assert metrics_in('max(cdsp_a{x="cdsp_b"}) / on() group_left sum(up) + '
+                      "rate(cdsp_c_total[$__rate_interval])", grafana=True) == {"cdsp_a",
+                                                                                 "cdsp_c_total"}
 
 
 # ---------------------------------------------------------------- alert rules and runbooks
@@ -66,7 +94,7 @@ def test_alert_rules_are_complete_and_have_runbooks() -> None:
         name = rule["alert"]
         assert re.fullmatch(r"Cdsp[A-Z][A-Za-z]+", name), name
         assert isinstance(rule.get("expr"), str) and rule["expr"].strip(), name
-        assert balanced(rule["expr"]), f"{name}: unbalanced brackets in expr"
+        parse_promql(rule["expr"])  # raises on a syntax error
         assert rule["labels"]["severity"] in SEVERITIES, name
         notes = rule["annotations"]
         assert notes["summary"].strip() and notes["description"].strip(), name
@@ -146,7 +174,7 @@ DASHBOARD_NEEDS = {
 def test_the_dashboards_show_what_operators_asked_for() -> None:
     exprs = dashboard_exprs()
     for board, needed in DASHBOARD_NEEDS.items():
-        used = {name for expr in exprs[board] for name in METRIC.findall(expr)}
+        used = {name for expr in exprs[board] for name in metrics_in(expr, grafana=True)}
         assert needed <= used, f"{board} lacks {sorted(needed - used)}"
     domain = " ".join(exprs["cdsp-domain.json"])
     assert "by (level)" in domain and "by (channel" in domain
@@ -172,7 +200,8 @@ def test_grafana_provisioning_matches_the_dashboards() -> None:
             assert panel["targets"], f"{path.name}: {panel['title']} has no targets"
             assert panel["datasource"]["uid"] in uids, f"{path.name}: {panel['title']}"
             for target in panel["targets"]:
-                assert target["expr"].strip() and balanced(target["expr"]), target
+                assert target["expr"].strip(), target
+                parse_promql(target["expr"], grafana=True)  # raises on a syntax error
     assert len(dashboard_uids) == len(DASHBOARDS)
 
 
@@ -241,11 +270,11 @@ def test_every_metric_in_rules_and_dashboards_is_exported(exported: set[str]) ->
     assert "cdsp_made_up_metric_total" not in exported
     used: dict[str, set[str]] = {}
     for rule in alert_rules():
-        for name in METRIC.findall(rule["expr"]):
+        for name in metrics_in(rule["expr"]):
             used.setdefault(name, set()).add(f"alert {rule['alert']}")
     for board, exprs in dashboard_exprs().items():
         for expr in exprs:
-            for name in METRIC.findall(expr):
+            for name in metrics_in(expr, grafana=True):
                 used.setdefault(name, set()).add(f"dashboard {board}")
     assert len(used) >= 15
     unknown = {name: sorted(where) for name, where in used.items() if name not in exported}
