@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the project needs on a fresh Debian/Ubuntu machine: PostgreSQL from apt, and the
-# Python packages into a project virtual environment (.venv). Safe to run again: it only installs
-# what is missing.
+# Installs what the project needs on a fresh Debian/Ubuntu machine: PostgreSQL and Prometheus from
+# apt, and the Python packages into a project virtual environment (.venv). Safe to run again: it
+# only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,15 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
 fi
 if ! command -v runuser >/dev/null; then
   sudo_if_needed apt-get install -y -qq util-linux >/dev/null
+fi
+# Prometheus and promtool (Debian's package; the daemon it ships is not started here): the
+# deployment tests check and unit-test the alert rules with promtool and run a real Prometheus
+# against the running services.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  echo "installing Prometheus (apt)"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
 PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
