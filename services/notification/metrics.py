@@ -2,6 +2,8 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from notification.domain.rules import RECIPIENTS
+
 NOTICES_PLANNED = Counter("cdsp_notification_notices_total",
                           "Notices stored, by template and recipient kind",
                           ["template", "recipient_kind"])
@@ -20,3 +22,12 @@ PENDING = Gauge("cdsp_notification_pending_deliveries",
                 "Deliveries waiting to be sent (retries and held ones included), by channel",
                 ["channel"])
 STREAMS = Gauge("cdsp_notification_inbox_streams", "Apps connected to StreamInbox")
+
+# The series an alert's increase() reads exist at 0 from the start: a series born at 1 shows no
+# increase, and the first undeliverable notice or failed delivery of a process would go unseen.
+CHANNEL_NAMES = ("inbox", "webhook", "email", "sms", "voice")
+for _kind in RECIPIENTS:
+    UNDELIVERABLE.labels(_kind)
+for _channel in CHANNEL_NAMES:
+    for _outcome in ("sent", "failed"):
+        DELIVERIES.labels(_channel, _outcome)

@@ -57,6 +57,7 @@ class EventConsumer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lag_reported: set[tuple[str, int]] = set()
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -68,6 +69,9 @@ class EventConsumer:
         self._stop.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 30)
+        for topic, partition in self._lag_reported:  # no longer this process's to report
+            CONSUMER_LAG.remove(self.group_id, topic, str(partition))
+        self._lag_reported = set()
 
     # ------------------------------------------------------------------ the polling thread
 
@@ -144,6 +148,12 @@ class EventConsumer:
         return True
 
     def _report_lag(self, consumer: Any) -> None:
+        """Lag of the partitions this process holds; a partition it no longer holds (revoked
+        in a rebalance) loses its series here, so its new owner alone reports it."""
+        held = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        for topic, partition in self._lag_reported - held:
+            CONSUMER_LAG.remove(self.group_id, topic, str(partition))
+        self._lag_reported = held
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if high is None:
@@ -277,3 +287,14 @@ class EventConsumer:
                   envelope.event_type if envelope else "an undecodable record", record.offset,
                   record.topic, record.partition)
 
+
+
+async def refresh_dead_letter_gauge(db: Database) -> int:
+    """Sets cdsp_dead_letter_events to the rows in this service's dead_letter table: every
+    replica runs it on a timer (runtime.server), so the figure survives a restart and falls when
+    an operator replays or removes parked events."""
+    async with db.unit_of_work(SYSTEM) as uow:
+        row = await uow.fetchone("SELECT count(*) FROM dead_letter")
+    count = int(row[0]) if row else 0
+    DEAD_LETTERS.set(count)
+    return count

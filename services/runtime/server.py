@@ -27,7 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from runtime.consumer import EventConsumer
+from runtime.consumer import EventConsumer, refresh_dead_letter_gauge
 from runtime.db import Database
 from runtime.interceptors import AuthInterceptor, CallInterceptor
 from runtime.logs import configure_logging
@@ -137,8 +137,10 @@ async def serve(definition: ServiceDefinition) -> None:
         worker.start()
     watcher = asyncio.create_task(_watch_database(db, health, names), name="health")
     await health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+    own_jobs = [PeriodicJob("dead-letter-gauge", DEAD_LETTER_GAUGE_S,
+                            lambda: refresh_dead_letter_gauge(db))]
     jobs = [asyncio.create_task(_run_periodically(job), name=job.name)
-            for job in definition.periodic(runtime)]
+            for job in [*own_jobs, *definition.periodic(runtime)]]
     log.info("serving %s on %s, metrics on %s", ", ".join(names), settings.grpc_addr,
              settings.metrics_addr)
 
@@ -162,6 +164,8 @@ async def serve(definition: ServiceDefinition) -> None:
     await db.close()
     log.info("stopped")
 
+
+DEAD_LETTER_GAUGE_S = 30.0  # how often every service recounts its dead_letter table
 
 # The health service name a liveness probe asks for: SERVING while the process answers, whatever
 # its database does. Readiness asks for "" (or a service's name), which follows the database; a

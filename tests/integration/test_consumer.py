@@ -16,7 +16,7 @@ import devstack
 from cdsp.events.v1 import registry_pb2 as ev
 from cdsp.events.v1.envelope_pb2 import Envelope
 from runtime.auth import SYSTEM
-from runtime.consumer import EventConsumer
+from runtime.consumer import EventConsumer, refresh_dead_letter_gauge
 from runtime.db import Database, UnitOfWork
 from runtime.events import build_envelope
 from runtime.kafka_clients import ensure_topics
@@ -108,9 +108,20 @@ async def test_duplicates_poison_and_offsets(stack: devstack.Stack, registry: st
             return lag == 0
 
         await _until(caught_up, timeout=15)
+
+        # The dead-letter gauge is the table's row count: it falls when parked rows are removed.
+        total = await refresh_dead_letter_gauge(db)
+        assert total >= 2 and REGISTRY.get_sample_value("cdsp_dead_letter_events") == total
+        async with db.unit_of_work(SYSTEM) as uow:
+            await uow.execute("DELETE FROM dead_letter WHERE consumer = %s", [group])
+        assert await refresh_dead_letter_gauge(db) == total - 2
+        assert REGISTRY.get_sample_value("cdsp_dead_letter_events") == total - 2
     finally:
         await consumer.stop()
         await db.close()
+    # A stopped consumer no longer reports lag for partitions it does not hold.
+    assert REGISTRY.get_sample_value("cdsp_consumer_lag_events", {
+        "group": group, "topic": topic, "partition": "0"}) is None
 
 
 async def _has(seen: object, person_id: str) -> bool:

@@ -30,7 +30,7 @@ from notification.adapters.delivery_store import DELIVERED, FAILED, SENT, Claime
 from notification.adapters.senders.base import Outgoing, PermanentFailure, TemporaryFailure
 from notification.config import Notifier
 from notification.domain import policy
-from notification.metrics import DELIVERIES, DELIVERY_LATENCY, PENDING
+from notification.metrics import CHANNEL_NAMES, DELIVERIES, DELIVERY_LATENCY, PENDING
 from runtime.auth import SYSTEM
 from runtime.db import UnitOfWork
 from runtime.listen import listen_forever
@@ -246,6 +246,6 @@ async def refresh_pending(notifier: Notifier) -> dict[str, int]:
     """Sets the pending-deliveries gauge (a periodic job)."""
     async with notifier.db.unit_of_work(SYSTEM) as uow:
         counts = await delivery_store.pending_by_channel(uow)
-    for channel in ("inbox", "webhook", "email", "sms", "voice"):
+    for channel in CHANNEL_NAMES:
         PENDING.labels(channel).set(counts.get(channel, 0))
     return counts
