@@ -6,6 +6,7 @@ broken manifests to show each check can fail."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -384,7 +385,7 @@ def test_kafka_over_sasl_ssl_with_a_ca_from_a_secret() -> None:
 
 
 @pytest.mark.parametrize(("kafka", "message"), [
-    ({"securityProtocol": "TLS"}, "kafka.securityProtocol must be"),
+    ({"securityProtocol": "TLS"}, "/kafka/securityProtocol': value must be one of"),
     ({"securityProtocol": "SASL_SSL"}, "kafka.credentials.secretName is required"),
     ({"credentials": {"secretName": "kafka-creds"}}, "sends no credentials"),
     ({"tls": {"caSecretName": "kafka-ca"}}, "uses no TLS"),
@@ -408,11 +409,30 @@ def test_bad_service_lists_are_refused() -> None:
     base = values_file("values.yaml")["services"]
     for services, message in (
             ([*base, base[0]], "listed twice"),
-            ([*base, {"name": "x", "grpcPort": 1}], "grpcPort and metricsPort"),
+            ([*base, {"name": "x", "grpcPort": 1}], "missing property 'metricsPort'"),
             ([{**base[0], "allowedCallers": ["nobody"]}], "allowedCallers")):
         with pytest.raises(helm_python.HelmError, match=message):
             Chart.load(str(CHART)).render({"services": services}, name=RELEASE,
                                           namespace=NAMESPACE)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"comon": {"logLevel": "DEBUG"}}, "additional properties 'comon' not allowed"),
+    ({"services": [{"name": "aid", "grpcPort": 50052, "metricsPort": 9102,
+                    "replicaCount": 3}]}, "additional properties 'replicaCount' not allowed"),
+    ({"serviceDefaults": {"autoscaling": {"maxReplica": 9}}}, "'maxReplica' not allowed"),
+    ({"postgresql": {"cidrs": ["10.0.0.0"]}}, "/postgresql/cidrs/0"),
+    ({"common": {"logLevel": "LOUD"}}, "/common/logLevel': value must be one of"),
+    ({"services": [{"name": "Aid-2", "grpcPort": 1, "metricsPort": 2}]}, "/services/0/name"),
+    ({"services": [{"name": "aid", "grpcPort": 70000, "metricsPort": 2}]}, "/services/0/grpcPort"),
+    ({"services": [{"name": "aid", "grpcPort": 1, "metricsPort": 2,
+                    "env": {"cdsp-x": "1"}}]}, "invalid propertyName 'cdsp-x'"),
+])
+def test_the_values_schema_refuses_what_would_be_ignored_or_broken(values: dict[str, Any],
+                                                                   message: str) -> None:
+    """values.schema.json: a misspelt key is an error naming it, not a silent default."""
+    with pytest.raises(helm_python.HelmError, match=re.escape(message)):
+        Chart.load(str(CHART)).render(values, name=RELEASE, namespace=NAMESPACE)
 
 
 def _container(d: Doc) -> Doc:
