@@ -5,8 +5,11 @@ version serves (the Helm chart's pre-install/pre-upgrade hook Job).
 
 Applies the runtime's migrations, then the service's own (`<service>/migrations`), exactly as the
 service does at start-up (runtime.migrations.apply_migrations: one advisory lock, each file once,
-a changed applied file is an error). Exit status: 0 applied or already up to date, 1 the
-migrations failed, 2 bad usage or settings. Logs one JSON line per record (runtime.logs).
+a changed applied file is an error). With CDSP_DB_APP_ROLE set, CDSP_DATABASE_URL is the tables'
+owner and the named serving role is then granted row access only (runtime.migrations.grant_to);
+the service runs as that role with CDSP_MIGRATE_ON_START=false. Exit status: 0 applied or already
+up to date, 1 the migrations failed, 2 bad usage or settings. Logs one JSON line per record
+(runtime.logs).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import sys
 from pathlib import Path
 
 from runtime.logs import configure_logging
-from runtime.migrations import RUNTIME_MIGRATIONS, apply_migrations
+from runtime.migrations import RUNTIME_MIGRATIONS, apply_migrations, grant_to
 
 log = logging.getLogger("cdsp.migrate")
 
@@ -59,9 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         log.error("%s", e)
         return EXIT_USAGE
+    app_role = os.environ.get("CDSP_DB_APP_ROLE", "")
+    if app_role and not app_role.replace("_", "").isalnum():
+        log.error("CDSP_DB_APP_ROLE must be a role name (letters, digits, _), got %r", app_role)
+        return EXIT_USAGE
     try:
         applied = asyncio.run(apply_migrations(url, [("runtime", RUNTIME_MIGRATIONS),
                                                      (args.service, folder)]))
+        if app_role:
+            asyncio.run(grant_to(url, app_role))
+            log.info("granted row access to %s", app_role)
     except Exception:
         # The URL is never logged: it carries the database password.
         log.exception("migrations of %s failed", args.service)

@@ -1,8 +1,15 @@
-"""Plain-SQL migrations, applied in name order at start-up and recorded in schema_migrations.
+"""Plain-SQL migrations, applied in name order and recorded in schema_migrations.
 
 Each file runs in its own transaction. A file already applied is never run again; if its content
-changed since, start-up fails (a migration is history: write a new one instead). An advisory lock
+changed since, applying fails (a migration is history: write a new one instead). An advisory lock
 makes concurrent replicas apply them once.
+
+Two ways to run them: a service applies them at start-up (CDSP_MIGRATE_ON_START, the default:
+one role owns the tables and serves), or a deployment's migration step applies them as the
+tables' owner and grants the serving role only what it needs (runtime.migrate_cli with
+CDSP_DB_APP_ROLE); the service then only checks that its schema is current (`check_migrations`).
+A serving role that does not own the tables cannot switch their row-level security off, drop a
+policy or change the schema, whatever SQL reaches it.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 log = logging.getLogger("cdsp.migrations")
 RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,3 +58,49 @@ async def apply_migrations(url: str, sources: list[tuple[str, Path]]) -> list[st
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
     return applied
+
+
+def _planned(sources: list[tuple[str, Path]]) -> dict[str, str]:
+    """Every migration file's name and checksum, in the order they apply."""
+    out: dict[str, str] = {}
+    for prefix, folder in sources:
+        for path in sorted(folder.glob("*.sql")):
+            out[f"{prefix}/{path.name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+async def check_migrations(url: str, sources: list[tuple[str, Path]]) -> None:
+    """Raises MigrationError unless every migration was applied, unchanged (read-only)."""
+    async with await AsyncConnection.connect(url, autocommit=True) as conn:
+        found = await (await conn.execute("SELECT to_regclass('schema_migrations')")).fetchone()
+        done: dict[str, str] = {}
+        if found is not None and found[0] is not None:
+            done = dict(await (await conn.execute(
+                "SELECT name, checksum FROM schema_migrations")).fetchall())
+    planned = _planned(sources)
+    missing = [name for name in planned if name not in done]
+    changed = [name for name, checksum in planned.items()
+               if name in done and done[name] != checksum]
+    if missing or changed:
+        raise MigrationError(
+            f"the database schema is not current (missing: {', '.join(missing) or 'none'}; "
+            f"changed: {', '.join(changed) or 'none'}): run the migration step "
+            f"(python -m runtime.migrate_cli <service>) first")
+
+
+async def grant_to(url: str, role: str) -> None:
+    """Lets `role` (the serving role) read and write the rows of every table and use every
+    sequence, but not change the schema or the migrations record. Idempotent."""
+    name = sql.Identifier(role)
+    async with await AsyncConnection.connect(url, autocommit=True) as conn:
+        exists = await (await conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                           [role])).fetchone()
+        if exists is None:
+            raise MigrationError(f"role {role!r} (CDSP_DB_APP_ROLE) does not exist")
+        async with conn.transaction():
+            for statement in (
+                    "GRANT USAGE ON SCHEMA public TO {}",
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+                    "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+                    "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM {}"):
+                await conn.execute(sql.SQL(statement).format(name))

@@ -1,7 +1,8 @@
 """The service bootstrap every service runs: one call, `run(definition)`.
 
-Start: settings → logging → migrations → pool → metrics page → gRPC server (health, reflection,
-interceptors) → outbox relay and consumers → health SERVING. Health follows the database: a
+Start: settings → logging → migrations (applied, or checked when CDSP_MIGRATE_ON_START=false)
+→ pool → metrics page → gRPC server (health, reflection, interceptors) → outbox relay and
+consumers → health SERVING. Health follows the database: a
 service that cannot reach its database reports NOT_SERVING (the outbox buffers a broker outage, so
 the broker does not decide readiness). The health name `cdsp.liveness` stays SERVING while the
 process answers, for liveness probes that must not restart replicas over a database outage.
@@ -32,7 +33,7 @@ from runtime.db import Database
 from runtime.interceptors import AuthInterceptor, CallInterceptor
 from runtime.logs import configure_logging
 from runtime.metrics import serve_metrics, watch_pool
-from runtime.migrations import RUNTIME_MIGRATIONS, apply_migrations
+from runtime.migrations import RUNTIME_MIGRATIONS, apply_migrations, check_migrations
 from runtime.outbox_relay import OutboxRelay
 from runtime.settings import Settings, load_settings
 
@@ -100,9 +101,13 @@ def run(definition: ServiceDefinition) -> None:
 async def serve(definition: ServiceDefinition) -> None:
     settings = load_settings(definition.name, definition.grpc_port, definition.metrics_port)
     configure_logging(definition.name, settings.log_level)
-    applied = await apply_migrations(settings.database_url, [
-        ("runtime", RUNTIME_MIGRATIONS), (definition.name, definition.migrations)])
-    log.info("migrations up to date (%d applied now)", len(applied))
+    sources = [("runtime", RUNTIME_MIGRATIONS), (definition.name, definition.migrations)]
+    if settings.migrate_on_start:
+        applied = await apply_migrations(settings.database_url, sources)
+        log.info("migrations up to date (%d applied now)", len(applied))
+    else:  # the deployment's migration step applied them; refuse to serve on an older schema
+        await check_migrations(settings.database_url, sources)
+        log.info("schema current (migrations applied by the migration step)")
 
     db = Database(settings.database_url, definition.name, settings.db_pool_min,
                   settings.db_pool_max)

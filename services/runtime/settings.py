@@ -7,6 +7,8 @@ Each variable, its default and meaning:
     CDSP_METRICS_ADDR         host:port of the Prometheus /metrics page  (per-service default)
     CDSP_DATABASE_URL         PostgreSQL URL of this service's own database
     CDSP_DB_POOL_MIN / _MAX   connection pool bounds                     (2 / 20)
+    CDSP_MIGRATE_ON_START     apply migrations at start-up (true); false: only check the schema
+                              is current (a deployment's migration step applied them)
     CDSP_KAFKA_BOOTSTRAP      Kafka bootstrap servers, comma separated   (127.0.0.1:9092)
     CDSP_KAFKA_SECURITY_PROTOCOL, _SASL_MECHANISM, _USERNAME, _PASSWORD, _CA_FILE
                               TLS and SASL to Kafka (kafka_security_options) (PLAINTEXT)
@@ -63,6 +65,15 @@ def _float(name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("true", "false"):
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    return raw == "true"
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -82,6 +93,7 @@ class Settings:
     outbox_batch: int
     local_tz: ZoneInfo
     log_level: str
+    migrate_on_start: bool = True
 
     @property
     def topic(self) -> str:
@@ -127,6 +139,7 @@ def load_settings(service: str, grpc_port: int, metrics_port: int) -> Settings:
         outbox_batch=env_int("CDSP_OUTBOX_BATCH", 500, 1),
         local_tz=local_tz,
         log_level=os.environ.get("CDSP_LOG_LEVEL", "INFO"),
+        migrate_on_start=_bool("CDSP_MIGRATE_ON_START", True),
     )
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
         raise SettingsError("CDSP_DB_POOL_MIN must be >= 1 and <= CDSP_DB_POOL_MAX")

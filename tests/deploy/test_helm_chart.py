@@ -179,7 +179,10 @@ def problems_env(env: list[Doc], svc: str) -> list[str]:
     return found
 
 
-def problems_migration(job: Doc | None, svc: str, dep: Doc, service: Doc) -> list[str]:
+def problems_migration(job: Doc | None, svc: str, dep: Doc, service: Doc,
+                       owner_secret: str | None = None) -> list[str]:
+    """owner_secret: the Secret the Job must use when the service has two roles (else the
+    service's own)."""
     if job is None:
         return [f"{svc}: no migration Job"]
     found: list[str] = []
@@ -193,8 +196,21 @@ def problems_migration(job: Doc | None, svc: str, dep: Doc, service: Doc) -> lis
     job_db = next((e for e in c.get("env", []) if e["name"] == "CDSP_DATABASE_URL"), {})
     dep_db = next(e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]
                   if e["name"] == "CDSP_DATABASE_URL")
-    if job_db.get("valueFrom") != dep_db.get("valueFrom") or "value" in job_db:
+    job_ref = (job_db.get("valueFrom") or {}).get("secretKeyRef") or {}
+    if "value" in job_db or not job_ref.get("key"):
+        found.append(f"{svc}: migration Job's database is not from a Secret")
+    elif owner_secret is None and job_db.get("valueFrom") != dep_db.get("valueFrom"):
         found.append(f"{svc}: migration Job's database is not the service's Secret")
+    elif owner_secret is not None and job_ref.get("name") != owner_secret:
+        found.append(f"{svc}: migration Job does not connect as the owner ({job_ref})")
+    job_env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    if (owner_secret is not None) != bool(job_env.get("CDSP_DB_APP_ROLE")):
+        found.append(f"{svc}: CDSP_DB_APP_ROLE {job_env.get('CDSP_DB_APP_ROLE')!r} with owner "
+                     f"Secret {owner_secret!r}")
+    dep_env = {e["name"]: e.get("value")
+               for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    if dep_env.get("CDSP_MIGRATE_ON_START") != "false":
+        found.append(f"{svc}: the service migrates at start-up although the Job does")
     sc = c.get("securityContext") or {}
     if sc.get("readOnlyRootFilesystem") is not True or sc.get("allowPrivilegeEscalation"):
         found.append(f"{svc}: migration Job is not hardened")
@@ -245,7 +261,7 @@ def problems_selection(svc: str, grpc_port: int, metrics_port: int, dep: Doc, se
 
 
 def problems_service_set(docs: list[Doc], svc: str, grpc_port: int,
-                         metrics_port: int) -> list[str]:
+                         metrics_port: int, owner_secret: str | None = None) -> list[str]:
     """Everything one service must have in a rendered release."""
     name = f"{RELEASE}-{svc}"
     dep, service = find(docs, "Deployment", name), find(docs, "Service", name)
@@ -258,7 +274,7 @@ def problems_service_set(docs: list[Doc], svc: str, grpc_port: int,
     elif dep["spec"]["template"]["spec"].get("serviceAccountName") != name:
         found.append(f"{svc}: the pods do not use the service's ServiceAccount")
     found += problems_migration(find(docs, "Job", f"{RELEASE}-{svc}-migration"), svc, dep,
-                                service)
+                                service, owner_secret)
     found += problems_selection(svc, grpc_port, metrics_port, dep, service,
                                 find(docs, "NetworkPolicy", name),
                                 find(docs, "ServiceMonitor", name),
@@ -358,6 +374,41 @@ def test_secrets_settings_come_from_named_secrets() -> None:
         assert env["CDSP_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
             "name": f"cdsp-{svc}-db", "key": "url"}
         assert problems_env(list(env.values()), svc) == []
+
+
+def test_two_database_roles_the_job_as_owner_the_service_as_app() -> None:
+    services = values_file("values.yaml")["services"]
+    for entry in services:
+        entry["database"] = {"migrationSecretName": f"cdsp-{entry['name']}-db-owner",
+                             "appRole": f"cdsp_{entry['name']}_app"}
+    docs = render({"services": services})
+    for svc, port in FIVE.items():
+        assert problems_service_set(docs, svc, port, port - 50051 + 9101,
+                                    owner_secret=f"cdsp-{svc}-db-owner") == []
+        job = _container(get(docs, "Job", f"{RELEASE}-{svc}-migration"))
+        env = {e["name"]: e for e in job["env"]}
+        assert env["CDSP_DB_APP_ROLE"]["value"] == f"cdsp_{svc}_app"
+        dep_env = {e["name"]: e for e in _container(get(docs, "Deployment", f"{RELEASE}-{svc}"))
+                   ["env"]}
+        assert dep_env["CDSP_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == (
+            f"cdsp-{svc}-db")
+    one_role = render({})
+    assert problems_service_set(one_role, "aid", 50052, 9102,
+                                owner_secret="cdsp-aid-db-owner") != []
+    half = [{**services[0], "database": {"migrationSecretName": "owner"}}]
+    with pytest.raises(helm_python.HelmError, match=r"needs database\.appRole"):
+        Chart.load(str(CHART)).render({"services": half}, name=RELEASE, namespace=NAMESPACE)
+    half = [{**services[0], "database": {"appRole": "app"}}]
+    with pytest.raises(helm_python.HelmError, match=r"needs database\.migrationSecretName"):
+        Chart.load(str(CHART)).render({"services": half}, name=RELEASE, namespace=NAMESPACE)
+
+
+def test_without_the_migration_job_the_service_migrates_itself() -> None:
+    docs = render({"serviceDefaults": {"migration": {"enabled": False}}})
+    assert [d for d in docs if d["kind"] == "Job"] == []
+    env = {e["name"]: e.get("value") for e in _container(get(docs, "Deployment",
+                                                             f"{RELEASE}-aid"))["env"]}
+    assert env["CDSP_MIGRATE_ON_START"] == "true"
 
 
 def test_kafka_over_sasl_ssl_with_a_ca_from_a_secret() -> None:
@@ -480,6 +531,8 @@ BREAKAGES: list[tuple[str, str, Callable[[Doc], None]]] = [
     ("Job", "hook", lambda d: d["metadata"]["annotations"].update(
         {"helm.sh/hook": "post-install"})),
     ("Job", "command", lambda d: _container(d).update(command=["python", "-m", "x"])),
+    ("Deployment", "migrates itself", lambda d: [e.update(value="true") for e in _container(d)[
+        "env"] if e["name"] == "CDSP_MIGRATE_ON_START"]),
     ("HorizontalPodAutoscaler", "gone", lambda d: d.clear()),
     ("PodDisruptionBudget", "gone", lambda d: d.clear()),
 ]

@@ -113,3 +113,12 @@ def test_pool_bounds(monkeypatch: pytest.MonkeyPatch, low: str, high: str) -> No
     monkeypatch.setenv("CDSP_DB_POOL_MAX", high)
     with pytest.raises(SettingsError, match="CDSP_DB_POOL_MIN"):
         load()
+
+
+def test_migrate_on_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings("registry", 50051, 9101).migrate_on_start is True
+    monkeypatch.setenv("CDSP_MIGRATE_ON_START", "false")
+    assert load_settings("registry", 50051, 9101).migrate_on_start is False
+    monkeypatch.setenv("CDSP_MIGRATE_ON_START", "no")
+    with pytest.raises(SettingsError, match="CDSP_MIGRATE_ON_START must be true or false"):
+        load_settings("registry", 50051, 9101)

@@ -17,6 +17,7 @@ secretKeyRef. Args: (dict "root" $ "svc" $svc) */}}
   "CDSP_TOPIC_PARTITIONS" $root.Values.kafka.topicPartitions
   "CDSP_TOPIC_REPLICATION" $root.Values.kafka.topicReplication
   "CDSP_KAFKA_SECURITY_PROTOCOL" $root.Values.kafka.securityProtocol
+  "CDSP_MIGRATE_ON_START" (ternary "false" "true" $svc.migration.enabled)
 -}}
 {{- if hasPrefix "SASL_" $root.Values.kafka.securityProtocol -}}
 {{- $_ := set $plain "CDSP_KAFKA_SASL_MECHANISM" $root.Values.kafka.saslMechanism -}}

@@ -64,6 +64,16 @@ helm.sh/chart: {{ include "cdsp.chart" . }}
 {{ (.svc.database | default dict).key | default "url" }}
 {{- end }}
 
+{{/* The Secret the migration Job reads CDSP_DATABASE_URL from: the tables' owner when the entry
+names database.migrationSecretName (two roles), else the service's own Secret (one role). */}}
+{{- define "cdsp.dbMigrationSecretName" -}}
+{{ (.svc.database | default dict).migrationSecretName | default (include "cdsp.dbSecretName" .) }}
+{{- end }}
+{{- define "cdsp.dbMigrationSecretKey" -}}
+{{- $db := .svc.database | default dict -}}
+{{ ternary ($db.migrationKey | default "url") (include "cdsp.dbSecretKey" .) (not (empty $db.migrationSecretName)) }}
+{{- end }}
+
 {{/* Refuses values that would deploy something broken. Included once per template. */}}
 {{- define "cdsp.validate" -}}
 {{- $c := .Values.common -}}
@@ -90,6 +100,9 @@ helm.sh/chart: {{ include "cdsp.chart" . }}
 {{- fail (printf "services[].name %q must be a lower-case package name (letters, digits)" (toString .name)) -}}
 {{- end -}}
 {{- if has .name $names -}}{{ fail (printf "service %q is listed twice" .name) }}{{- end -}}
+{{- $db := .database | default dict -}}
+{{- if and $db.migrationSecretName (not $db.appRole) -}}{{ fail (printf "service %q: database.migrationSecretName (the owner) needs database.appRole (the role the service runs as)" .name) }}{{- end -}}
+{{- if and $db.appRole (not $db.migrationSecretName) -}}{{ fail (printf "service %q: database.appRole needs database.migrationSecretName (the owner's URL)" .name) }}{{- end -}}
 {{- if or (not .grpcPort) (not .metricsPort) -}}{{ fail (printf "service %q needs grpcPort and metricsPort" .name) }}{{- end -}}
 {{- $names = append $names .name -}}
 {{- end -}}
