@@ -303,7 +303,9 @@ def test_every_service_has_a_complete_hardened_set(values_name: str, monitoring:
     assert set(FIVE) <= set(services)
     for svc, entry in services.items():
         assert entry["grpcPort"] == FIVE.get(svc, entry["grpcPort"])
-        assert problems_service_set(docs, svc, entry["grpcPort"], entry["metricsPort"]) == []
+        owner = (entry.get("database") or {}).get("migrationSecretName")
+        assert problems_service_set(docs, svc, entry["grpcPort"], entry["metricsPort"],
+                                    owner_secret=owner) == []
     assert not [d for d in docs if d["kind"] == "Secret"], "the chart must not carry Secrets"
     monitors = {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceMonitor"}
     rules = [d for d in docs if d["kind"] == "PrometheusRule"]
@@ -561,6 +563,18 @@ def test_prometheus_rule_embeds_the_platform_alerts_or_values_groups() -> None:
     rule = get(render(merged(MONITORING_ON, {"monitoring": {"prometheusRule": {
         "groups": groups}}})), "PrometheusRule", f"{RELEASE}-cdsp")
     assert rule["spec"]["groups"] == groups
+
+
+def test_the_city_runs_two_database_roles_and_secured_kafka() -> None:
+    docs = render(VALUE_SETS["city"])
+    for svc in FIVE:
+        job_env = {e["name"]: e for e in _container(get(docs, "Job",
+                                                        f"{RELEASE}-{svc}-migration"))["env"]}
+        assert job_env["CDSP_DB_APP_ROLE"]["value"] == f"cdsp_{svc}_app"
+        env = {e["name"]: e for e in _container(get(docs, "Deployment", f"{RELEASE}-{svc}"))
+               ["env"]}
+        assert env["CDSP_KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL"
+        assert "CDSP_KAFKA_CA_FILE" in env and "CDSP_KAFKA_PASSWORD" in env
 
 
 def test_strimzi_topics_behind_a_switch_match_the_topics_script() -> None:
