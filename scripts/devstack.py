@@ -156,7 +156,7 @@ def port_open(port: int) -> bool:
         return False
 
 
-def start_postgres(stack: Stack) -> None:
+def start_postgres(stack: Stack, service_databases: bool = True) -> None:
     stack.state_dir.mkdir(parents=True, exist_ok=True)
     if not (stack.pg_data / "PG_VERSION").exists():
         stack.pg_data.mkdir(parents=True, exist_ok=True)
@@ -179,7 +179,8 @@ def start_postgres(stack: Stack) -> None:
     subprocess.run(_as_db_owner([
         _pg_bin("pg_ctl"), "-D", str(stack.pg_data), "-l", str(log), "-w", "-t", "60",
         "-o", options, "start"]), check=True, stdout=subprocess.DEVNULL)
-    create_service_databases(stack)
+    if service_databases:
+        create_service_databases(stack)
 
 
 def create_service_databases(stack: Stack) -> None:

@@ -123,7 +123,18 @@ def compose() -> dict[str, Any]:
 def test_compose_runs_the_five_services_hardened_and_health_gated() -> None:
     services = compose()["services"]
     for name in devstack.SERVICES:
-        svc = services[name]
+        svc, migrate = services[name], services[f"{name}-migrate"]
+        assert migrate["build"] == svc["build"] and migrate["image"] == svc["image"]
+        assert migrate["entrypoint"] == ["python", "-m", "runtime.migrate_cli", name]
+        assert migrate["restart"] == "no" and migrate["read_only"] is True
+        owner = migrate["environment"]["CDSP_DATABASE_URL"]
+        assert owner.startswith(f"postgresql://cdsp_{name}:${{CDSP_DB_OWNER_PASSWORD}}@"), owner
+        assert migrate["environment"]["CDSP_DB_APP_ROLE"] == f"cdsp_{name}_app"
+        assert svc["environment"]["CDSP_DATABASE_URL"].startswith(
+            f"postgresql://cdsp_{name}_app:${{CDSP_DB_PASSWORD}}@")
+        assert svc["environment"]["CDSP_MIGRATE_ON_START"] == "false"
+        assert svc["depends_on"][f"{name}-migrate"] == {
+            "condition": "service_completed_successfully"}
         assert svc["build"]["dockerfile"] == "services/Dockerfile"
         assert svc["build"]["args"]["SERVICE"] == name
         assert svc["read_only"] is True and "/tmp" in svc["tmpfs"], name  # noqa: S108
@@ -135,8 +146,12 @@ def test_compose_runs_the_five_services_hardened_and_health_gated() -> None:
         assert {"postgres", "kafka"} <= set(svc["depends_on"]), name
     for name, svc in services.items():
         for dep, how in (svc.get("depends_on") or {}).items():
+            if dep.endswith("-migrate"):
+                assert how == {"condition": "service_completed_successfully"}, f"{name} -> {dep}"
+                continue
             assert how == {"condition": "service_healthy"}, f"{name} -> {dep}"
-            assert "healthcheck" in services[dep], f"{name} waits on {dep}, which has none"
+            assert "test" in services[dep].get("healthcheck", {}), (
+                f"{name} waits on {dep}, which has no health check")
     order = start_order(services)
     assert order.index("registry") < min(order.index(s) for s in
                                          ("aid", "employment", "volunteer"))
@@ -171,11 +186,12 @@ def test_compose_carries_no_secret() -> None:
     """Passwords and the signing key come from the operator's environment, required at start."""
     text = COMPOSE.read_text()
     for name in ("CDSP_TOKEN_SECRET", "POSTGRES_PASSWORD", "CDSP_DB_PASSWORD",
-                 "GF_SECURITY_ADMIN_PASSWORD"):
+                 "CDSP_DB_OWNER_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"):
         values = re.findall(rf"{name}: (.*)", text)
         assert values and all(re.fullmatch(r"\$\{\w+:\?[^}]+\}", v) for v in values), name
     urls = re.findall(r"postgresql://([^@\s]+)@", text)
-    assert urls and all(u.endswith(":${CDSP_DB_PASSWORD}") for u in urls)
+    assert urls and all(u.endswith((":${CDSP_DB_PASSWORD}", ":${CDSP_DB_OWNER_PASSWORD}"))
+                        for u in urls)
 
 
 def test_the_start_order_check_finds_a_cycle() -> None:
