@@ -249,6 +249,9 @@ def problems_selection(svc: str, grpc_port: int, metrics_port: int, dep: Doc, se
             found.append(f"{svc}: the ServiceMonitor does not select the Service")
         if [e.get("port") for e in monitor["spec"]["endpoints"]] != ["metrics"]:
             found.append(f"{svc}: the ServiceMonitor does not scrape the metrics port")
+        relabel = [r for e in monitor["spec"]["endpoints"] for r in e.get("relabelings", [])]
+        if {"action": "replace", "targetLabel": "part_of", "replacement": "cdsp"} not in relabel:
+            found.append(f"{svc}: the ServiceMonitor does not label targets part_of=cdsp")
     if hpa is None:
         found.append(f"{svc}: no HorizontalPodAutoscaler")
     elif hpa["spec"]["scaleTargetRef"]["name"] != dep["metadata"]["name"]:
@@ -530,6 +533,7 @@ BREAKAGES: list[tuple[str, str, Callable[[Doc], None]]] = [
     ("NetworkPolicy", "no egress", lambda d: d["spec"].update(policyTypes=["Ingress"])),
     ("ServiceMonitor", "selector", lambda d: d["spec"]["selector"]["matchLabels"].update(
         {"app.kubernetes.io/instance": "other"})),
+    ("ServiceMonitor", "part_of", lambda d: d["spec"]["endpoints"][0].pop("relabelings")),
     ("Job", "hook", lambda d: d["metadata"]["annotations"].update(
         {"helm.sh/hook": "post-install"})),
     ("Job", "command", lambda d: _container(d).update(command=["python", "-m", "x"])),

@@ -142,9 +142,12 @@ def test_prometheus_scrapes_every_service_and_loads_the_rules() -> None:
     assert f"{container_dir}/{ALERTS.name}" in config["rule_files"]
     targets = {job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
                for job in config["scrape_configs"]}
+    labels = {job["job_name"]: [sc.get("labels", {}) for sc in job["static_configs"]]
+              for job in config["scrape_configs"]}
     for service in devstack.SERVICES:
         port = devstack.METRICS_PORTS[service]
         assert targets.get(service) == [f"{service}:{port}"], service
+        assert labels[service] == [{"part_of": "cdsp"}], service  # what the rules select on
         env = compose["services"][service]["environment"]
         assert env["CDSP_METRICS_ADDR"] == f"0.0.0.0:{port}", service
 
@@ -324,7 +327,7 @@ def prometheus(stack: devstack.Stack, exported: set[str],
         name = job["job_name"]
         target = (f"127.0.0.1:{stack.metrics_port(name)}" if name in devstack.SERVICES
                   else f"127.0.0.1:{port}")
-        job["static_configs"] = [{"targets": [target]}]
+        job["static_configs"] = [{**sc, "targets": [target]} for sc in job["static_configs"]]
     work = tmp_path_factory.mktemp("prometheus")
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
     log = (work / "prometheus.log").open("wb")
