@@ -69,8 +69,7 @@ class EventConsumer:
         self._stop.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 30)
-        for topic, partition in self._lag_reported:  # no longer this process's to report
-            CONSUMER_LAG.remove(self.group_id, topic, str(partition))
+        self._forget_lag(self._lag_reported)  # no longer this process's to report
         self._lag_reported = set()
 
     # ------------------------------------------------------------------ the polling thread
@@ -148,12 +147,9 @@ class EventConsumer:
         return True
 
     def _report_lag(self, consumer: Any) -> None:
-        """Lag of the partitions this process holds; a partition it no longer holds (revoked
-        in a rebalance) loses its series here, so its new owner alone reports it."""
-        held = {(tp.topic, tp.partition) for tp in consumer.assignment()}
-        for topic, partition in self._lag_reported - held:
-            CONSUMER_LAG.remove(self.group_id, topic, str(partition))
-        self._lag_reported = held
+        """Lag of the partitions this process holds; the series of a partition it no longer
+        holds (revoked in a rebalance) is removed, so its new owner alone reports it."""
+        reported: set[tuple[str, int]] = set()
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if high is None:
@@ -161,6 +157,13 @@ class EventConsumer:
             position = consumer.position(tp)
             CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(
                 max(0, high - position))
+            reported.add((tp.topic, tp.partition))
+        self._forget_lag(self._lag_reported - reported)
+        self._lag_reported = reported
+
+    def _forget_lag(self, partitions: set[tuple[str, int]]) -> None:
+        for topic, partition in partitions:
+            CONSUMER_LAG.remove(self.group_id, topic, str(partition))
 
     # ------------------------------------------------------------------ a batch
 
@@ -286,7 +289,6 @@ class EventConsumer:
         log.error("parked %s offset %d of %s/%d in the dead-letter table",
                   envelope.event_type if envelope else "an undecodable record", record.offset,
                   record.topic, record.partition)
-
 
 
 async def refresh_dead_letter_gauge(db: Database) -> int:
