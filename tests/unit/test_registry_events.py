@@ -63,8 +63,10 @@ def test_snapshot_without_guardian_or_liaison_and_archived() -> None:
     snap = events.snapshot(p, 0)
     assert (snap.guardian_name, snap.guardian_phone, snap.liaison_id) == ("", "", "")
     assert snap.archived is True
-    archived = events.person_archived(p)
+    archived = events.person_archived(p, 120_000)
     assert archived.reason == ev.ARCHIVE_REASON_DECEASED
+    # The whole record as archived travels with it: a projection's tombstone.
+    assert archived.person.archived and archived.person.household_monthly_income_fen == 120_000
 
 
 def test_needs_changed_lists_added_and_removed_sorted() -> None:

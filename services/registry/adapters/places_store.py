@@ -9,12 +9,21 @@ from runtime.db import UnitOfWork
 
 # ---------------------------------------------------------------- jurisdictions
 
-_JUR = "code, name, level, coalesce(parent_code, ''), path, minimum_living_standard_fen"
+_JUR = ("code, name, level, coalesce(parent_code, ''), path, minimum_living_standard_fen, "
+        "version")
 
 
-async def get_jurisdiction(uow: UnitOfWork, code: str) -> Jurisdiction | None:
-    row = await uow.fetchone(f"SELECT {_JUR} FROM jurisdictions WHERE code = %s", [code])
+async def get_jurisdiction(uow: UnitOfWork, code: str, lock: bool = False
+                           ) -> Jurisdiction | None:
+    row = await uow.fetchone(f"SELECT {_JUR} FROM jurisdictions WHERE code = %s"
+                             + (" FOR UPDATE" if lock else ""), [code])
     return Jurisdiction(*row) if row else None
+
+
+async def update_jurisdiction(uow: UnitOfWork, j: Jurisdiction) -> None:
+    await uow.execute("UPDATE jurisdictions SET name = %s, minimum_living_standard_fen = %s, "
+                      "version = %s, updated_at = now() WHERE code = %s",
+                      [j.name, j.minimum_living_standard_fen, j.version, j.code])
 
 
 async def insert_jurisdiction(uow: UnitOfWork, j: Jurisdiction) -> bool:

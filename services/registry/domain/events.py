@@ -10,7 +10,7 @@ from datetime import datetime
 
 from cdsp.common.v1 import common_pb2
 from cdsp.events.v1 import registry_pb2 as ev
-from registry.domain.household import Household
+from registry.domain.household import Household, Jurisdiction
 from registry.domain.person import ALONE, ARCHIVED, Person
 
 
@@ -53,9 +53,10 @@ def needs_changed(before: Person, after: Person) -> ev.PersonNeedsChanged:
                                  removed=sorted(old - new), need_codes=after.need_codes)
 
 
-def person_archived(person: Person) -> ev.PersonArchived:
+def person_archived(person: Person, income: int) -> ev.PersonArchived:
     return ev.PersonArchived(person_id=person.person_id,
-                             reason=person.archive_reason)  # type: ignore[arg-type]
+                             reason=person.archive_reason,  # type: ignore[arg-type]
+                             person=snapshot(person, income))
 
 
 def verification_recorded(person: Person, at: datetime, verifier: str) -> ev.VerificationRecorded:
@@ -68,3 +69,9 @@ def household_changed(household: Household) -> ev.HouseholdChanged:
     return ev.HouseholdChanged(household_id=household.household_id,
                                jurisdiction_path=household.jurisdiction_path,
                                monthly_income_fen=household.monthly_income_fen)
+
+
+def jurisdiction_changed(j: Jurisdiction) -> ev.JurisdictionChanged:
+    return ev.JurisdictionChanged(code=j.code, name=j.name, level=j.level,
+                                  parent_code=j.parent_code, path=j.path,
+                                  minimum_living_standard_fen=j.minimum_living_standard_fen)

@@ -23,6 +23,7 @@ class Jurisdiction:
     parent_code: str
     path: str
     minimum_living_standard_fen: int = 0
+    version: int = 1
 
     @staticmethod
     def validate_new(code: str, name: str, level: int, parent: Jurisdiction | None,
@@ -40,9 +41,21 @@ class Jurisdiction:
                 v.check(parent.level == level - 1, "level",
                         f"a {LEVEL_NAMES[parent.level]}'s children are "
                         f"{LEVEL_NAMES.get(parent.level + 1, 'nothing')}s")
-        v.check(0 <= living_standard_fen <= 10_000_000, "minimum_living_standard_fen",
-                "fen per month, 0 to 100,000 yuan")
+        check_living_standard(v, living_standard_fen)
         v.raise_if_any()
+
+    def validate_changes(self) -> None:
+        v = Violations()
+        v.check(0 < len(self.name.strip()) <= 100, "jurisdiction.name",
+                "required, at most 100 characters")
+        check_living_standard(v, self.minimum_living_standard_fen,
+                              "jurisdiction.minimum_living_standard_fen")
+        v.raise_if_any()
+
+
+def check_living_standard(v: Violations, fen: int,
+                          field: str = "minimum_living_standard_fen") -> None:
+    v.check(0 <= fen <= 10_000_000, field, "fen per month, 0 to 100,000 yuan")
 
 
 @dataclass

@@ -38,6 +38,15 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
             request.parent_code, request.minimum_living_standard_fen)
         return mapping.jurisdiction_to_proto(j)
 
+    async def UpdateJurisdiction(self, request: pb.UpdateJurisdictionRequest, context: Ctx
+                                 ) -> pb.Jurisdiction:
+        changes = {path: getattr(request.jurisdiction, path, None)
+                   for path in request.update_mask.paths}
+        j = await jurisdictions.update_jurisdiction(
+            self.reg, current_caller(), request.jurisdiction.code, changes,
+            request.expected_version)
+        return mapping.jurisdiction_to_proto(j)
+
     async def GetJurisdiction(self, request: pb.GetJurisdictionRequest, context: Ctx
                               ) -> pb.Jurisdiction:
         j = await jurisdictions.get_jurisdiction(self.reg, current_caller(), request.code)

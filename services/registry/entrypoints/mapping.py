@@ -85,7 +85,8 @@ def person_to_proto(view: PersonView, full_identity: bool) -> pb.Person:
 def jurisdiction_to_proto(j: Jurisdiction) -> pb.Jurisdiction:
     return pb.Jurisdiction(code=j.code, name=j.name, level=j.level,  # type: ignore[arg-type]
                            parent_code=j.parent_code, path=j.path,
-                           minimum_living_standard_fen=j.minimum_living_standard_fen)
+                           minimum_living_standard_fen=j.minimum_living_standard_fen,
+                           version=j.version)
 
 
 def household_to_proto(h: Household, members: list[str]) -> pb.Household:

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from registry.adapters import places_store
 from registry.config import Registry
+from registry.domain import events
 from registry.domain.household import CITY, Jurisdiction
 from registry.service.access import ADMIN_ROLES
 from runtime.auth import Caller
+from runtime.db import UnitOfWork
 from runtime.errors import (
     AlreadyExists,
+    FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
     PermissionDenied,
 )
+
+JURISDICTION_UPDATABLE = ("name", "minimum_living_standard_fen")
+
+
+def _record(uow: UnitOfWork, j: Jurisdiction) -> None:
+    uow.record(events.jurisdiction_changed(j), aggregate_type="jurisdiction",
+               aggregate_id=j.code, version=j.version, jurisdiction_path=j.path)
 
 
 async def create_jurisdiction(reg: Registry, caller: Caller, code: str, name: str, level: int,
@@ -32,6 +42,37 @@ async def create_jurisdiction(reg: Registry, caller: Caller, code: str, name: st
                                     living_standard_fen)
         if not await places_store.insert_jurisdiction(uow, jurisdiction):
             raise AlreadyExists(f"jurisdiction {code} already exists")
+        _record(uow, jurisdiction)
+        return jurisdiction
+
+
+async def update_jurisdiction(reg: Registry, caller: Caller, code: str,
+                              changes: dict[str, object], expected_version: int
+                              ) -> Jurisdiction:
+    """Changes a jurisdiction's name or minimum living standard; announced with a new version
+    (the aid service's relief cap follows the standard)."""
+    caller.require_role(*ADMIN_ROLES)
+    unknown = sorted(set(changes) - set(JURISDICTION_UPDATABLE))
+    if not changes or unknown:
+        raise InvalidArgument([FieldViolation(
+            "update_mask", (f"unknown paths {', '.join(unknown)}; " if unknown else "empty; ")
+            + "name one or more of " + ", ".join(JURISDICTION_UPDATABLE))])
+    async with reg.db.unit_of_work(caller) as uow:
+        jurisdiction = await places_store.get_jurisdiction(uow, code, lock=True)
+        if jurisdiction is None:
+            raise NotFound(f"no jurisdiction {code!r}")
+        caller.require_scope(jurisdiction.path, "that jurisdiction")
+        if expected_version != jurisdiction.version:
+            raise FailedPrecondition(f"version {expected_version} is stale: the jurisdiction is "
+                                     f"at version {jurisdiction.version}; read it again and "
+                                     "retry")
+        for name, value in changes.items():
+            setattr(jurisdiction, name, value)
+        jurisdiction.name = jurisdiction.name.strip()
+        jurisdiction.validate_changes()
+        jurisdiction.version += 1
+        await places_store.update_jurisdiction(uow, jurisdiction)
+        _record(uow, jurisdiction)
         return jurisdiction
 
 

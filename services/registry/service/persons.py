@@ -94,7 +94,7 @@ async def archive_person(reg: Registry, caller: Caller, person_id: str, reason: 
         person.status, person.archive_reason = ARCHIVED, reason
         person.version += 1
         await person_store.update_person(uow, person, archived=True)
-        _record_person(uow, person, events.person_archived(person))
+        _record_person(uow, person, events.person_archived(person, view.household_income_fen))
         return await load_person(uow, person_id)
 
 

@@ -159,19 +159,35 @@ class RequiredAction(_message.Message):
 
     ACTION_FIELD_NUMBER: _builtins.int
     DUE_AT_FIELD_NUMBER: _builtins.int
+    COMPLETED_AT_FIELD_NUMBER: _builtins.int
+    COMPLETED_BY_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    BREACHED_FIELD_NUMBER: _builtins.int
     action: _builtins.str
     """community_intervention, insurance_referral, charity_relief, supermarket_supplies"""
+    completed_by: _builtins.str
+    note: _builtins.str
+    breached: _builtins.bool
+    """its due time passed before it was done"""
     @_builtins.property
     def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def completed_at(self) -> _timestamp_pb2.Timestamp:
+        """unset while not done"""
+
     def __init__(
         self,
         *,
         action: _builtins.str = ...,
         due_at: _timestamp_pb2.Timestamp | None = ...,
+        completed_at: _timestamp_pb2.Timestamp | None = ...,
+        completed_by: _builtins.str = ...,
+        note: _builtins.str = ...,
+        breached: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["due_at", b"due_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "due_at", b"due_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "due_at", b"due_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "breached", b"breached", "completed_at", b"completed_at", "completed_by", b"completed_by", "due_at", b"due_at", "note", b"note"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -299,6 +315,39 @@ class ListCasesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListCasesResponse: _TypeAlias = ListCasesResponse  # noqa: Y015
+
+@_typing.final
+class CompleteCaseActionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    COMPLETED_AT_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    action: _builtins.str
+    """one of the case's required actions"""
+    note: _builtins.str
+    """what was done"""
+    @_builtins.property
+    def completed_at(self) -> _timestamp_pb2.Timestamp:
+        """default now; never in the future"""
+
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        action: _builtins.str = ...,
+        note: _builtins.str = ...,
+        completed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "case_id", b"case_id", "completed_at", b"completed_at", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteCaseActionRequest: _TypeAlias = CompleteCaseActionRequest  # noqa: Y015
 
 @_typing.final
 class ResolveCaseRequest(_message.Message):
@@ -613,7 +662,9 @@ class GrantReliefRequest(_message.Message):
     amount_fen: _builtins.int
     reason: _builtins.str
     case_id: _builtins.str
-    """optional"""
+    """The household's aid case the relief is granted on (required): the cap of 1.5 x the city's
+    minimum living standard holds over all of a case's grants together.
+    """
     def __init__(
         self,
         *,
@@ -642,6 +693,9 @@ class ReliefDecision(_message.Message):
     EXCESS_FEN_FIELD_NUMBER: _builtins.int
     BUDGET_REMAINING_FEN_FIELD_NUMBER: _builtins.int
     DECIDED_AT_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    CASE_GRANTED_FEN_FIELD_NUMBER: _builtins.int
+    CASE_CAP_FEN_FIELD_NUMBER: _builtins.int
     decision_id: _builtins.str
     household_id: _builtins.str
     amount_fen: _builtins.int
@@ -649,6 +703,11 @@ class ReliefDecision(_message.Message):
     refusal_limit: _builtins.str
     excess_fen: _builtins.int
     budget_remaining_fen: _builtins.int
+    case_id: _builtins.str
+    case_granted_fen: _builtins.int
+    """granted on the case so far, this grant included"""
+    case_cap_fen: _builtins.int
+    """the case's cap (1.5 x the minimum living standard)"""
     @_builtins.property
     def decided_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -662,10 +721,13 @@ class ReliefDecision(_message.Message):
         excess_fen: _builtins.int = ...,
         budget_remaining_fen: _builtins.int = ...,
         decided_at: _timestamp_pb2.Timestamp | None = ...,
+        case_id: _builtins.str = ...,
+        case_granted_fen: _builtins.int = ...,
+        case_cap_fen: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "budget_remaining_fen", b"budget_remaining_fen", "decided_at", b"decided_at", "decision_id", b"decision_id", "excess_fen", b"excess_fen", "granted", b"granted", "household_id", b"household_id", "refusal_limit", b"refusal_limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "budget_remaining_fen", b"budget_remaining_fen", "case_cap_fen", b"case_cap_fen", "case_granted_fen", b"case_granted_fen", "case_id", b"case_id", "decided_at", b"decided_at", "decision_id", b"decision_id", "excess_fen", b"excess_fen", "granted", b"granted", "household_id", b"household_id", "refusal_limit", b"refusal_limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

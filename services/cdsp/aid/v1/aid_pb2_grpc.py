@@ -57,6 +57,11 @@ class AidServiceStub:
                 request_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.ResolveCaseRequest.SerializeToString,
                 response_deserializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.AidCase.FromString,
                 _registered_method=True)
+        self.CompleteCaseAction = channel.unary_unary(
+                '/cdsp.aid.v1.AidService/CompleteCaseAction',
+                request_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.CompleteCaseActionRequest.SerializeToString,
+                response_deserializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.AidCase.FromString,
+                _registered_method=True)
         self.SubmitRequest = channel.unary_unary(
                 '/cdsp.aid.v1.AidService/SubmitRequest',
                 request_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.SubmitRequestRequest.SerializeToString,
@@ -172,6 +177,14 @@ class AidServiceServicer:
 
     def ResolveCase(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteCaseAction(self, request, context):
+        """Marks one of the case's required actions done (charity relief started within 48 hours,
+        supermarket supplies given, ...); an action past its due time is announced as breached.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -303,6 +316,11 @@ def add_AidServiceServicer_to_server(servicer, server):
             'ResolveCase': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveCase,
                     request_deserializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.ResolveCaseRequest.FromString,
+                    response_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.AidCase.SerializeToString,
+            ),
+            'CompleteCaseAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteCaseAction,
+                    request_deserializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.CompleteCaseActionRequest.FromString,
                     response_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.AidCase.SerializeToString,
             ),
             'SubmitRequest': grpc.unary_unary_rpc_method_handler(
@@ -501,6 +519,33 @@ class AidService:
             target,
             '/cdsp.aid.v1.AidService/ResolveCase',
             cdsp_dot_aid_dot_v1_dot_aid__pb2.ResolveCaseRequest.SerializeToString,
+            cdsp_dot_aid_dot_v1_dot_aid__pb2.AidCase.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteCaseAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cdsp.aid.v1.AidService/CompleteCaseAction',
+            cdsp_dot_aid_dot_v1_dot_aid__pb2.CompleteCaseActionRequest.SerializeToString,
             cdsp_dot_aid_dot_v1_dot_aid__pb2.AidCase.FromString,
             options,
             channel_credentials,

@@ -43,6 +43,10 @@ class AidServiceStub:
     GetCase: _grpc.UnaryUnaryMultiCallable[_aid_pb2.GetCaseRequest, _aid_pb2.AidCase]
     ListCases: _grpc.UnaryUnaryMultiCallable[_aid_pb2.ListCasesRequest, _aid_pb2.ListCasesResponse]
     ResolveCase: _grpc.UnaryUnaryMultiCallable[_aid_pb2.ResolveCaseRequest, _aid_pb2.AidCase]
+    CompleteCaseAction: _grpc.UnaryUnaryMultiCallable[_aid_pb2.CompleteCaseActionRequest, _aid_pb2.AidCase]
+    """Marks one of the case's required actions done (charity relief started within 48 hours,
+    supermarket supplies given, ...); an action past its due time is announced as breached.
+    """
     SubmitRequest: _grpc.UnaryUnaryMultiCallable[_aid_pb2.SubmitRequestRequest, _aid_pb2.ServiceRequest]
     """The service loop: online order, offline dispatch, result feedback."""
     DispatchRequest: _grpc.UnaryUnaryMultiCallable[_aid_pb2.DispatchRequestRequest, _aid_pb2.ServiceRequest]
@@ -80,6 +84,10 @@ class AidServiceAsyncStub(AidServiceStub):
     GetCase: _aio.UnaryUnaryMultiCallable[_aid_pb2.GetCaseRequest, _aid_pb2.AidCase]  # type: ignore[assignment]
     ListCases: _aio.UnaryUnaryMultiCallable[_aid_pb2.ListCasesRequest, _aid_pb2.ListCasesResponse]  # type: ignore[assignment]
     ResolveCase: _aio.UnaryUnaryMultiCallable[_aid_pb2.ResolveCaseRequest, _aid_pb2.AidCase]  # type: ignore[assignment]
+    CompleteCaseAction: _aio.UnaryUnaryMultiCallable[_aid_pb2.CompleteCaseActionRequest, _aid_pb2.AidCase]  # type: ignore[assignment]
+    """Marks one of the case's required actions done (charity relief started within 48 hours,
+    supermarket supplies given, ...); an action past its due time is announced as breached.
+    """
     SubmitRequest: _aio.UnaryUnaryMultiCallable[_aid_pb2.SubmitRequestRequest, _aid_pb2.ServiceRequest]  # type: ignore[assignment]
     """The service loop: online order, offline dispatch, result feedback."""
     DispatchRequest: _aio.UnaryUnaryMultiCallable[_aid_pb2.DispatchRequestRequest, _aid_pb2.ServiceRequest]  # type: ignore[assignment]
@@ -138,6 +146,16 @@ class AidServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _aid_pb2.ResolveCaseRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_aid_pb2.AidCase, _abc.Awaitable[_aid_pb2.AidCase]]: ...
+
+    @_abc_1.abstractmethod
+    def CompleteCaseAction(
+        self,
+        request: _aid_pb2.CompleteCaseActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_aid_pb2.AidCase, _abc.Awaitable[_aid_pb2.AidCase]]:
+        """Marks one of the case's required actions done (charity relief started within 48 hours,
+        supermarket supplies given, ...); an action past its due time is announced as breached.
+        """
 
     @_abc_1.abstractmethod
     def SubmitRequest(

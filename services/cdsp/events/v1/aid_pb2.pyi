@@ -378,3 +378,72 @@ class SickbedVisitOverdue(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SickbedVisitOverdue: _TypeAlias = SickbedVisitOverdue  # noqa: Y015
+
+@_typing.final
+class CaseActionCompleted(_message.Message):
+    """A required action of an aid case done (charity relief started, supplies given, ...)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    HOUSEHOLD_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    COMPLETED_AT_FIELD_NUMBER: _builtins.int
+    ON_TIME_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    household_id: _builtins.str
+    action: _builtins.str
+    on_time: _builtins.bool
+    """completed by its due time"""
+    @_builtins.property
+    def completed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        household_id: _builtins.str = ...,
+        action: _builtins.str = ...,
+        completed_at: _timestamp_pb2.Timestamp | None = ...,
+        on_time: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "case_id", b"case_id", "completed_at", b"completed_at", "household_id", b"household_id", "on_time", b"on_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseActionCompleted: _TypeAlias = CaseActionCompleted  # noqa: Y015
+
+@_typing.final
+class CaseActionBreached(_message.Message):
+    """A required action's deadline passed without it being done (announced once per action)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    HOUSEHOLD_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    household_id: _builtins.str
+    action: _builtins.str
+    jurisdiction_path: _builtins.str
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        household_id: _builtins.str = ...,
+        action: _builtins.str = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        jurisdiction_path: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_at", b"due_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "case_id", b"case_id", "due_at", b"due_at", "household_id", b"household_id", "jurisdiction_path", b"jurisdiction_path"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseActionBreached: _TypeAlias = CaseActionBreached  # noqa: Y015

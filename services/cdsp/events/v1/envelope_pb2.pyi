@@ -38,6 +38,7 @@ class Envelope(_message.Message):
     ACTOR_FIELD_NUMBER: _builtins.int
     JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
     PAYLOAD_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """UUID, unique per event: consumers dedupe on it"""
     event_type: _builtins.str
@@ -55,6 +56,12 @@ class Envelope(_message.Message):
     """the caller (worker id) who caused it"""
     jurisdiction_path: _builtins.str
     """where it happened, for per-subscriber filtering"""
+    snapshot: _builtins.bool
+    """A re-publication of the aggregate's current state (a snapshot command, for rebuilding a
+    projection or feeding a new consumer), not a change: projections apply it by
+    aggregate_version like any other event; handlers with side effects (notices, colour raises,
+    follow-up needs) never see it.
+    """
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp:
         """UTC"""
@@ -75,10 +82,11 @@ class Envelope(_message.Message):
         actor: _builtins.str = ...,
         jurisdiction_path: _builtins.str = ...,
         payload: _any_pb2.Any | None = ...,
+        snapshot: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at", "payload", b"payload"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "aggregate_id", b"aggregate_id", "aggregate_type", b"aggregate_type", "aggregate_version", b"aggregate_version", "event_id", b"event_id", "event_type", b"event_type", "jurisdiction_path", b"jurisdiction_path", "occurred_at", b"occurred_at", "payload", b"payload", "producer", b"producer", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "aggregate_id", b"aggregate_id", "aggregate_type", b"aggregate_type", "aggregate_version", b"aggregate_version", "event_id", b"event_id", "event_type", b"event_type", "jurisdiction_path", b"jurisdiction_path", "occurred_at", b"occurred_at", "payload", b"payload", "producer", b"producer", "request_id", b"request_id", "snapshot", b"snapshot"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

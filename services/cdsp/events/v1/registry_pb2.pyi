@@ -203,21 +203,54 @@ class PersonArchived(_message.Message):
 
     PERSON_ID_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    PERSON_FIELD_NUMBER: _builtins.int
     person_id: _builtins.str
     reason: Global___ArchiveReason.ValueType
+    @_builtins.property
+    def person(self) -> Global___PersonSnapshot:
+        """The record as archived (archived = true, the archive's version): a projection applies it
+        like any snapshot, so the archive leaves a versioned tombstone that a late or replayed
+        PersonRegistered (an older version) cannot overwrite.
+        """
+
     def __init__(
         self,
         *,
         person_id: _builtins.str = ...,
         reason: Global___ArchiveReason.ValueType = ...,
+        person: Global___PersonSnapshot | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["person", b"person"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["person_id", b"person_id", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["person", b"person", "person_id", b"person_id", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PersonArchived: _TypeAlias = PersonArchived  # noqa: Y015
+
+@_typing.final
+class PersonReactivated(_message.Message):
+    """A person archived as moved out who has come back: the same record (its history kept), active
+    again, with the household they live in now.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def person(self) -> Global___PersonSnapshot: ...
+    def __init__(
+        self,
+        *,
+        person: Global___PersonSnapshot | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["person", b"person"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["person", b"person"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonReactivated: _TypeAlias = PersonReactivated  # noqa: Y015
 
 @_typing.final
 class VerificationRecorded(_message.Message):
@@ -246,8 +279,148 @@ class VerificationRecorded(_message.Message):
 Global___VerificationRecorded: _TypeAlias = VerificationRecorded  # noqa: Y015
 
 @_typing.final
+class JurisdictionChanged(_message.Message):
+    """A jurisdiction created or changed (its name, its minimum living standard). The registry is
+    the one source of the minimum living standard (低保标准) that caps relief.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    PARENT_CODE_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    MINIMUM_LIVING_STANDARD_FEN_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    name: _builtins.str
+    level: _builtins.int
+    """1 city, 2 district, 3 street, 4 community, 5 grid"""
+    parent_code: _builtins.str
+    """empty for a city"""
+    path: _builtins.str
+    minimum_living_standard_fen: _builtins.int
+    """per month; 0: not set here (use the parent's)"""
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        level: _builtins.int = ...,
+        parent_code: _builtins.str = ...,
+        path: _builtins.str = ...,
+        minimum_living_standard_fen: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "level", b"level", "minimum_living_standard_fen", b"minimum_living_standard_fen", "name", b"name", "parent_code", b"parent_code", "path", b"path"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JurisdictionChanged: _TypeAlias = JurisdictionChanged  # noqa: Y015
+
+@_typing.final
+class VerificationDue(_message.Message):
+    """This month's check of a person's record is due (announced once per person and month, from
+    the 1st; the grid worker updates it before the 5th).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    DUE_BY_FIELD_NUMBER: _builtins.int
+    LAST_VERIFIED_AT_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    month: _builtins.str
+    """"2026-12", local time"""
+    @_builtins.property
+    def due_by(self) -> _timestamp_pb2.Timestamp:
+        """the 5th of the month, 00:00 local time"""
+
+    @_builtins.property
+    def last_verified_at(self) -> _timestamp_pb2.Timestamp:
+        """unset when never verified"""
+
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        due_by: _timestamp_pb2.Timestamp | None = ...,
+        last_verified_at: _timestamp_pb2.Timestamp | None = ...,
+        month: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "last_verified_at", b"last_verified_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "last_verified_at", b"last_verified_at", "month", b"month", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerificationDue: _TypeAlias = VerificationDue  # noqa: Y015
+
+@_typing.final
+class VerificationOverdue(_message.Message):
+    """This month's check was not made before the 5th (announced once per person and month)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    DUE_BY_FIELD_NUMBER: _builtins.int
+    LAST_VERIFIED_AT_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    month: _builtins.str
+    @_builtins.property
+    def due_by(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_verified_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        due_by: _timestamp_pb2.Timestamp | None = ...,
+        last_verified_at: _timestamp_pb2.Timestamp | None = ...,
+        month: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "last_verified_at", b"last_verified_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "last_verified_at", b"last_verified_at", "month", b"month", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerificationOverdue: _TypeAlias = VerificationOverdue  # noqa: Y015
+
+@_typing.final
+class CertificationDue(_message.Message):
+    """A child registered without a certificate (allowed under 3) has turned 3: a certificate
+    application is due. Announced once per child; other changes to the record still work.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    THIRD_BIRTHDAY_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    @_builtins.property
+    def third_birthday(self) -> _common_pb2.Date: ...
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        third_birthday: _common_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["third_birthday", b"third_birthday"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["person_id", b"person_id", "third_birthday", b"third_birthday"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CertificationDue: _TypeAlias = CertificationDue  # noqa: Y015
+
+@_typing.final
 class HouseholdChanged(_message.Message):
-    """A household created or changed (address, income). Membership is not here: each person's
+    """A household created or changed (address, income, grid: a household that moves to another
+    grid has a new jurisdiction_path, and each member's PersonUpdated carries it too). Membership is not here: each person's
     events carry their household_id, which is the one source of who lives where.
     """
 

@@ -92,6 +92,7 @@ class Jurisdiction(_message.Message):
     PARENT_CODE_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
     MINIMUM_LIVING_STANDARD_FEN_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """unique; letters, digits, '-' (e.g. the civil-affairs area code)"""
     name: _builtins.str
@@ -101,7 +102,8 @@ class Jurisdiction(_message.Message):
     path: _builtins.str
     """"/3505/350502/.../" """
     minimum_living_standard_fen: _builtins.int
-    """Minimum living standard (低保标准) per month in fen; set on cities."""
+    """Minimum living standard (低保标准) per month in fen; set on cities (0: the parent's holds)."""
+    version: _builtins.int
     def __init__(
         self,
         *,
@@ -111,10 +113,11 @@ class Jurisdiction(_message.Message):
         parent_code: _builtins.str = ...,
         path: _builtins.str = ...,
         minimum_living_standard_fen: _builtins.int = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "level", b"level", "minimum_living_standard_fen", b"minimum_living_standard_fen", "name", b"name", "parent_code", b"parent_code", "path", b"path"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "level", b"level", "minimum_living_standard_fen", b"minimum_living_standard_fen", "name", b"name", "parent_code", b"parent_code", "path", b"path", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -150,6 +153,37 @@ class CreateJurisdictionRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateJurisdictionRequest: _TypeAlias = CreateJurisdictionRequest  # noqa: Y015
+
+@_typing.final
+class UpdateJurisdictionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JURISDICTION_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    expected_version: _builtins.int
+    @_builtins.property
+    def jurisdiction(self) -> Global___Jurisdiction:
+        """code names it"""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """name, minimum_living_standard_fen"""
+
+    def __init__(
+        self,
+        *,
+        jurisdiction: Global___Jurisdiction | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        expected_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["jurisdiction", b"jurisdiction", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_version", b"expected_version", "jurisdiction", b"jurisdiction", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateJurisdictionRequest: _TypeAlias = UpdateJurisdictionRequest  # noqa: Y015
 
 @_typing.final
 class GetJurisdictionRequest(_message.Message):
@@ -307,7 +341,9 @@ class UpdateHouseholdRequest(_message.Message):
 
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
-        """address, monthly_income_fen"""
+        """address, monthly_income_fen, grid_code (the household moves to another grid: its members'
+        records, and every service's rows about them, follow it)
+        """
 
     def __init__(
         self,
@@ -653,6 +689,32 @@ class ArchivePersonRequest(_message.Message):
 Global___ArchivePersonRequest: _TypeAlias = ArchivePersonRequest  # noqa: Y015
 
 @_typing.final
+class ReactivatePersonRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    HOUSEHOLD_ID_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    household_id: _builtins.str
+    """where they live now"""
+    expected_version: _builtins.int
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        household_id: _builtins.str = ...,
+        expected_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_version", b"expected_version", "household_id", b"household_id", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReactivatePersonRequest: _TypeAlias = ReactivatePersonRequest  # noqa: Y015
+
+@_typing.final
 class ListPersonsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -790,6 +852,38 @@ class ListOverdueVerificationsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListOverdueVerificationsRequest: _TypeAlias = ListOverdueVerificationsRequest  # noqa: Y015
+
+@_typing.final
+class ListCertificationDueRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    jurisdiction_path: _builtins.str
+    """subtree; empty: all of the caller's jurisdictions"""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    @_builtins.property
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """default: now"""
+
+    def __init__(
+        self,
+        *,
+        jurisdiction_path: _builtins.str = ...,
+        as_of: _timestamp_pb2.Timestamp | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "jurisdiction_path", b"jurisdiction_path", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCertificationDueRequest: _TypeAlias = ListCertificationDueRequest  # noqa: Y015
 
 @_typing.final
 class AddServiceRecordRequest(_message.Message):

@@ -51,6 +51,11 @@ class RegistryServiceStub:
                 request_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListJurisdictionsRequest.SerializeToString,
                 response_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListJurisdictionsResponse.FromString,
                 _registered_method=True)
+        self.UpdateJurisdiction = channel.unary_unary(
+                '/cdsp.registry.v1.RegistryService/UpdateJurisdiction',
+                request_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.UpdateJurisdictionRequest.SerializeToString,
+                response_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.Jurisdiction.FromString,
+                _registered_method=True)
         self.CreateHousehold = channel.unary_unary(
                 '/cdsp.registry.v1.RegistryService/CreateHousehold',
                 request_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.CreateHouseholdRequest.SerializeToString,
@@ -86,6 +91,11 @@ class RegistryServiceStub:
                 request_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ArchivePersonRequest.SerializeToString,
                 response_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.Person.FromString,
                 _registered_method=True)
+        self.ReactivatePerson = channel.unary_unary(
+                '/cdsp.registry.v1.RegistryService/ReactivatePerson',
+                request_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ReactivatePersonRequest.SerializeToString,
+                response_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.Person.FromString,
+                _registered_method=True)
         self.ListPersons = channel.unary_unary(
                 '/cdsp.registry.v1.RegistryService/ListPersons',
                 request_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListPersonsRequest.SerializeToString,
@@ -99,6 +109,11 @@ class RegistryServiceStub:
         self.ListOverdueVerifications = channel.unary_unary(
                 '/cdsp.registry.v1.RegistryService/ListOverdueVerifications',
                 request_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListOverdueVerificationsRequest.SerializeToString,
+                response_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListPersonsResponse.FromString,
+                _registered_method=True)
+        self.ListCertificationDue = channel.unary_unary(
+                '/cdsp.registry.v1.RegistryService/ListCertificationDue',
+                request_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListCertificationDueRequest.SerializeToString,
                 response_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListPersonsResponse.FromString,
                 _registered_method=True)
         self.AddServiceRecord = channel.unary_unary(
@@ -132,6 +147,14 @@ class RegistryServiceServicer:
 
     def ListJurisdictions(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateJurisdiction(self, request, context):
+        """Changes a jurisdiction's name or minimum living standard (street, district and city
+        admins); announced as JurisdictionChanged, which the aid service's relief cap follows.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -181,6 +204,14 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReactivatePerson(self, request, context):
+        """A person archived as moved out who has come back: the same record, active again, in the
+        household they live in now (history kept). A deceased person's record cannot be.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListPersons(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -196,6 +227,14 @@ class RegistryServiceServicer:
 
     def ListOverdueVerifications(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCertificationDue(self, request, context):
+        """Children registered without a certificate (allowed under 3) who have turned 3: their
+        certificate application is due.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -229,6 +268,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ListJurisdictions,
                     request_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListJurisdictionsRequest.FromString,
                     response_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListJurisdictionsResponse.SerializeToString,
+            ),
+            'UpdateJurisdiction': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateJurisdiction,
+                    request_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.UpdateJurisdictionRequest.FromString,
+                    response_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.Jurisdiction.SerializeToString,
             ),
             'CreateHousehold': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateHousehold,
@@ -265,6 +309,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     request_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ArchivePersonRequest.FromString,
                     response_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.Person.SerializeToString,
             ),
+            'ReactivatePerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReactivatePerson,
+                    request_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ReactivatePersonRequest.FromString,
+                    response_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.Person.SerializeToString,
+            ),
             'ListPersons': grpc.unary_unary_rpc_method_handler(
                     servicer.ListPersons,
                     request_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListPersonsRequest.FromString,
@@ -278,6 +327,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
             'ListOverdueVerifications': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOverdueVerifications,
                     request_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListOverdueVerificationsRequest.FromString,
+                    response_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListPersonsResponse.SerializeToString,
+            ),
+            'ListCertificationDue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCertificationDue,
+                    request_deserializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListCertificationDueRequest.FromString,
                     response_serializer=cdsp_dot_registry_dot_v1_dot_registry__pb2.ListPersonsResponse.SerializeToString,
             ),
             'AddServiceRecord': grpc.unary_unary_rpc_method_handler(
@@ -374,6 +428,33 @@ class RegistryService:
             '/cdsp.registry.v1.RegistryService/ListJurisdictions',
             cdsp_dot_registry_dot_v1_dot_registry__pb2.ListJurisdictionsRequest.SerializeToString,
             cdsp_dot_registry_dot_v1_dot_registry__pb2.ListJurisdictionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateJurisdiction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cdsp.registry.v1.RegistryService/UpdateJurisdiction',
+            cdsp_dot_registry_dot_v1_dot_registry__pb2.UpdateJurisdictionRequest.SerializeToString,
+            cdsp_dot_registry_dot_v1_dot_registry__pb2.Jurisdiction.FromString,
             options,
             channel_credentials,
             insecure,
@@ -574,6 +655,33 @@ class RegistryService:
             _registered_method=True)
 
     @staticmethod
+    def ReactivatePerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cdsp.registry.v1.RegistryService/ReactivatePerson',
+            cdsp_dot_registry_dot_v1_dot_registry__pb2.ReactivatePersonRequest.SerializeToString,
+            cdsp_dot_registry_dot_v1_dot_registry__pb2.Person.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListPersons(request,
             target,
             options=(),
@@ -643,6 +751,33 @@ class RegistryService:
             target,
             '/cdsp.registry.v1.RegistryService/ListOverdueVerifications',
             cdsp_dot_registry_dot_v1_dot_registry__pb2.ListOverdueVerificationsRequest.SerializeToString,
+            cdsp_dot_registry_dot_v1_dot_registry__pb2.ListPersonsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCertificationDue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cdsp.registry.v1.RegistryService/ListCertificationDue',
+            cdsp_dot_registry_dot_v1_dot_registry__pb2.ListCertificationDueRequest.SerializeToString,
             cdsp_dot_registry_dot_v1_dot_registry__pb2.ListPersonsResponse.FromString,
             options,
             channel_credentials,

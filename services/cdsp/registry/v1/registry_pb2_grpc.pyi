@@ -38,6 +38,10 @@ class RegistryServiceStub:
     CreateJurisdiction: _grpc.UnaryUnaryMultiCallable[_registry_pb2.CreateJurisdictionRequest, _registry_pb2.Jurisdiction]
     GetJurisdiction: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetJurisdictionRequest, _registry_pb2.Jurisdiction]
     ListJurisdictions: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListJurisdictionsRequest, _registry_pb2.ListJurisdictionsResponse]
+    UpdateJurisdiction: _grpc.UnaryUnaryMultiCallable[_registry_pb2.UpdateJurisdictionRequest, _registry_pb2.Jurisdiction]
+    """Changes a jurisdiction's name or minimum living standard (street, district and city
+    admins); announced as JurisdictionChanged, which the aid service's relief cap follows.
+    """
     CreateHousehold: _grpc.UnaryUnaryMultiCallable[_registry_pb2.CreateHouseholdRequest, _registry_pb2.Household]
     GetHousehold: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetHouseholdRequest, _registry_pb2.Household]
     UpdateHousehold: _grpc.UnaryUnaryMultiCallable[_registry_pb2.UpdateHouseholdRequest, _registry_pb2.Household]
@@ -49,10 +53,18 @@ class RegistryServiceStub:
     """
     ArchivePerson: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ArchivePersonRequest, _registry_pb2.Person]
     """Moved out or deceased: the record stays, marked archived, and can no longer be changed."""
+    ReactivatePerson: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ReactivatePersonRequest, _registry_pb2.Person]
+    """A person archived as moved out who has come back: the same record, active again, in the
+    household they live in now (history kept). A deceased person's record cannot be.
+    """
     ListPersons: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListPersonsRequest, _registry_pb2.ListPersonsResponse]
     RecordVerification: _grpc.UnaryUnaryMultiCallable[_registry_pb2.RecordVerificationRequest, _registry_pb2.Person]
     """The grid worker's monthly check of a record (due before the 5th of each month)."""
     ListOverdueVerifications: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListOverdueVerificationsRequest, _registry_pb2.ListPersonsResponse]
+    ListCertificationDue: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListCertificationDueRequest, _registry_pb2.ListPersonsResponse]
+    """Children registered without a certificate (allowed under 3) who have turned 3: their
+    certificate application is due.
+    """
     AddServiceRecord: _grpc.UnaryUnaryMultiCallable[_registry_pb2.AddServiceRecordRequest, _registry_pb2.Person]
     GetStatistics: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetStatisticsRequest, _registry_pb2.Statistics]
 
@@ -66,6 +78,10 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     CreateJurisdiction: _aio.UnaryUnaryMultiCallable[_registry_pb2.CreateJurisdictionRequest, _registry_pb2.Jurisdiction]  # type: ignore[assignment]
     GetJurisdiction: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetJurisdictionRequest, _registry_pb2.Jurisdiction]  # type: ignore[assignment]
     ListJurisdictions: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListJurisdictionsRequest, _registry_pb2.ListJurisdictionsResponse]  # type: ignore[assignment]
+    UpdateJurisdiction: _aio.UnaryUnaryMultiCallable[_registry_pb2.UpdateJurisdictionRequest, _registry_pb2.Jurisdiction]  # type: ignore[assignment]
+    """Changes a jurisdiction's name or minimum living standard (street, district and city
+    admins); announced as JurisdictionChanged, which the aid service's relief cap follows.
+    """
     CreateHousehold: _aio.UnaryUnaryMultiCallable[_registry_pb2.CreateHouseholdRequest, _registry_pb2.Household]  # type: ignore[assignment]
     GetHousehold: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetHouseholdRequest, _registry_pb2.Household]  # type: ignore[assignment]
     UpdateHousehold: _aio.UnaryUnaryMultiCallable[_registry_pb2.UpdateHouseholdRequest, _registry_pb2.Household]  # type: ignore[assignment]
@@ -77,10 +93,18 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     """
     ArchivePerson: _aio.UnaryUnaryMultiCallable[_registry_pb2.ArchivePersonRequest, _registry_pb2.Person]  # type: ignore[assignment]
     """Moved out or deceased: the record stays, marked archived, and can no longer be changed."""
+    ReactivatePerson: _aio.UnaryUnaryMultiCallable[_registry_pb2.ReactivatePersonRequest, _registry_pb2.Person]  # type: ignore[assignment]
+    """A person archived as moved out who has come back: the same record, active again, in the
+    household they live in now (history kept). A deceased person's record cannot be.
+    """
     ListPersons: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListPersonsRequest, _registry_pb2.ListPersonsResponse]  # type: ignore[assignment]
     RecordVerification: _aio.UnaryUnaryMultiCallable[_registry_pb2.RecordVerificationRequest, _registry_pb2.Person]  # type: ignore[assignment]
     """The grid worker's monthly check of a record (due before the 5th of each month)."""
     ListOverdueVerifications: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListOverdueVerificationsRequest, _registry_pb2.ListPersonsResponse]  # type: ignore[assignment]
+    ListCertificationDue: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListCertificationDueRequest, _registry_pb2.ListPersonsResponse]  # type: ignore[assignment]
+    """Children registered without a certificate (allowed under 3) who have turned 3: their
+    certificate application is due.
+    """
     AddServiceRecord: _aio.UnaryUnaryMultiCallable[_registry_pb2.AddServiceRecordRequest, _registry_pb2.Person]  # type: ignore[assignment]
     GetStatistics: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetStatisticsRequest, _registry_pb2.Statistics]  # type: ignore[assignment]
 
@@ -109,6 +133,16 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _registry_pb2.ListJurisdictionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_registry_pb2.ListJurisdictionsResponse, _abc.Awaitable[_registry_pb2.ListJurisdictionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateJurisdiction(
+        self,
+        request: _registry_pb2.UpdateJurisdictionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.Jurisdiction, _abc.Awaitable[_registry_pb2.Jurisdiction]]:
+        """Changes a jurisdiction's name or minimum living standard (street, district and city
+        admins); announced as JurisdictionChanged, which the aid service's relief cap follows.
+        """
 
     @_abc_1.abstractmethod
     def CreateHousehold(
@@ -164,6 +198,16 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         """Moved out or deceased: the record stays, marked archived, and can no longer be changed."""
 
     @_abc_1.abstractmethod
+    def ReactivatePerson(
+        self,
+        request: _registry_pb2.ReactivatePersonRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.Person, _abc.Awaitable[_registry_pb2.Person]]:
+        """A person archived as moved out who has come back: the same record, active again, in the
+        household they live in now (history kept). A deceased person's record cannot be.
+        """
+
+    @_abc_1.abstractmethod
     def ListPersons(
         self,
         request: _registry_pb2.ListPersonsRequest,
@@ -184,6 +228,16 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _registry_pb2.ListOverdueVerificationsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_registry_pb2.ListPersonsResponse, _abc.Awaitable[_registry_pb2.ListPersonsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCertificationDue(
+        self,
+        request: _registry_pb2.ListCertificationDueRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ListPersonsResponse, _abc.Awaitable[_registry_pb2.ListPersonsResponse]]:
+        """Children registered without a certificate (allowed under 3) who have turned 3: their
+        certificate application is due.
+        """
 
     @_abc_1.abstractmethod
     def AddServiceRecord(
