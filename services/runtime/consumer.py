@@ -1,11 +1,22 @@
-"""The event consumer base: consumer groups, inbox deduplication, dead letters.
+"""The event consumer base: consumer groups, order, inbox deduplication, pending work, dead
+letters.
 
-A thread polls Kafka (kafka-python is not asyncio) and hands each record to the service's event
-loop, where the handler runs inside a unit of work together with the inbox row that marks the event
-as processed. Offsets are committed only after that transaction commits, so a crash re-delivers
-and the inbox turns the re-delivery into a no-op. A record whose handler keeps failing is parked
-in the dead-letter table with its error, and the partition moves on. If the database itself is
-unreachable nothing is parked: the consumer rewinds and retries until it is back.
+A thread polls Kafka (kafka-python is not asyncio) and hands each poll to the service's event loop,
+where its records are applied in one unit of work together with their inbox rows, in offset order
+per partition: a batch handler (set-based SQL) only ever takes a run of consecutive records of its
+type, so a person's archive is never applied before that person's registration. Offsets are
+committed only after that transaction commits, so a crash re-delivers and the inbox turns the
+re-delivery into a no-op.
+
+- A record whose handler fails is tried alone (its own transaction, with retries); if it keeps
+  failing, or the database refuses its statement for good (a statement timeout, a constraint), it
+  is parked in the dead-letter table with its error and the partition moves on.
+- If the database itself is unavailable (runtime.db.is_outage) nothing is parked: the consumer
+  rewinds and retries until it is back.
+- A handler that needs a record its projection does not hold yet calls runtime.pending.wait_for
+  (before it writes anything): the event is stored as pending and finished later.
+- A snapshot event (Envelope.snapshot, a re-publication for rebuilding) reaches only handlers
+  marked with `applies_snapshots`: projections. Handlers with side effects never see it.
 """
 
 from __future__ import annotations
@@ -16,38 +27,51 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
-import psycopg
 from google.protobuf.message import DecodeError, Message
 from kafka import TopicPartition
 
 from cdsp.events.v1.envelope_pb2 import Envelope
+from runtime import dead_letters, pending
 from runtime.auth import SYSTEM
-from runtime.db import Database, UnitOfWork
+from runtime.consumer_retry import RetryLoop
+from runtime.db import Database, UnitOfWork, is_outage
 from runtime.events import unpack_payload
 from runtime.kafka_clients import ensure_topics, make_consumer
-from runtime.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
+from runtime.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 
 log = logging.getLogger("cdsp.consumer")
 Handler = Callable[[Envelope, Message, UnitOfWork], Awaitable[None]]
-# Handles many events of one type in one transaction (set-based SQL for high volumes).
+# Handles a run of consecutive events of one type in one go (set-based SQL for high volumes).
 BatchHandler = Callable[[list[tuple[Envelope, Message]], UnitOfWork], Awaitable[None]]
+H = TypeVar("H")
+MAX_POLL_RECORDS = 1000
+
+
+def applies_snapshots(handler: H) -> H:
+    """Marks a projection handler: it also receives snapshot events (re-published state)."""
+    setattr(handler, "_cdsp_applies_snapshots", True)  # noqa: B010 - a mark on a function
+    return handler
+
+
+def _takes_snapshots(handler: object) -> bool:
+    return bool(getattr(handler, "_cdsp_applies_snapshots", False))
 
 
 class EventConsumer:
     def __init__(self, db: Database, bootstrap: str, group_id: str, topics: list[str],
                  handlers: dict[str, Handler], *, max_attempts: int = 3,
                  retry_delay_s: float = 0.2, partitions: int = 6, replication: int = 1,
-                 batch_handlers: dict[str, BatchHandler] | None = None) -> None:
+                 batch_handlers: dict[str, BatchHandler] | None = None,
+                 retry_poll_s: float = 1.0) -> None:
         self.db = db
         self.bootstrap = bootstrap
         self.group_id = group_id
         self.topics = topics
         self.handlers = handlers
-        # With batch handlers, each poll is processed in one transaction; if that fails, its
-        # records are processed one by one, so a poison message is still isolated and parked.
-        # Every event type with a batch handler needs a single handler too, for that fallback.
+        # A batch handler gets runs of consecutive records of its type; a record it cannot take
+        # is processed alone by the single handler, which every batch type must have too.
         self.batch_handlers = batch_handlers or {}
         assert set(self.batch_handlers) <= set(handlers)
         self.max_attempts = max_attempts
@@ -58,15 +82,18 @@ class EventConsumer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lag_reported: set[tuple[str, int]] = set()
+        self.retries = RetryLoop(self, retry_poll_s)
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._run, name=f"consumer-{self.group_id}",
                                         daemon=True)
         self._thread.start()
+        self.retries.start()
 
     async def stop(self) -> None:
         self._stop.set()
+        await self.retries.stop()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 30)
         self._forget_lag(self._lag_reported)  # no longer this process's to report
@@ -80,7 +107,7 @@ class EventConsumer:
                 ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication)
                 consumer = make_consumer(self.bootstrap, self.group_id,
                                          f"{self.group_id}-{uuid.uuid4().hex[:6]}",
-                                         max_poll_records=1000 if self.batch_handlers else 200)
+                                         max_poll_records=MAX_POLL_RECORDS)
             except Exception as exc:
                 log.warning("consumer %s cannot reach the broker (%s); retrying", self.group_id,
                             type(exc).__name__)
@@ -115,35 +142,19 @@ class EventConsumer:
             consumer.poll(timeout_ms=200, max_records=1)
 
     def _process_batch(self, consumer: Any, batch: dict[TopicPartition, list[Any]]) -> bool:
-        """Processes every record; on a database outage rewinds to the first unprocessed one."""
+        """Processes a poll; on a database outage rewinds every partition to its first record."""
         assert self._loop is not None
         partitions = list(batch.items())
-        if self.batch_handlers:
-            records = [r for _, rs in partitions for r in rs]
-            try:
-                asyncio.run_coroutine_threadsafe(self.process_many(records), self._loop).result()
-            except Exception as exc:
-                log.warning("consumer %s: database unavailable (%s); will retry",
-                            self.group_id, type(exc).__name__)
-                for tp, rs in partitions:
-                    consumer.seek(tp, rs[0].offset)
-                self._stop.wait(2)
-                return False
-            return True
-        for index, (tp, records) in enumerate(partitions):
-            for record in records:
-                future = asyncio.run_coroutine_threadsafe(self.process(record), self._loop)
-                try:
-                    future.result()
-                except Exception as exc:
-                    log.warning("consumer %s: database unavailable (%s); will retry",
-                                self.group_id, type(exc).__name__)
-                    consumer.seek(tp, record.offset)
-                    for later, later_records in partitions[index + 1:]:
-                        consumer.seek(later, later_records[0].offset)
-                    consumer.commit()  # what was processed stays processed
-                    self._stop.wait(2)
-                    return False
+        records = [r for _, rs in partitions for r in rs]  # offset order within each partition
+        try:
+            asyncio.run_coroutine_threadsafe(self.process_many(records), self._loop).result()
+        except Exception as exc:
+            log.warning("consumer %s: database unavailable (%s); will retry",
+                        self.group_id, type(exc).__name__)
+            for tp, rs in partitions:
+                consumer.seek(tp, rs[0].offset)
+            self._stop.wait(2)
+            return False
         return True
 
     def _report_lag(self, consumer: Any) -> None:
@@ -165,9 +176,11 @@ class EventConsumer:
         for topic, partition in partitions:
             CONSUMER_LAG.remove(self.group_id, topic, str(partition))
 
-    # ------------------------------------------------------------------ a batch
+    # ------------------------------------------------------------------ a poll
 
     async def process_many(self, records: list[Any]) -> None:
+        """Applies a poll in one transaction, in order; if that fails for a reason other than an
+        outage, each record is processed alone (so a poison record is isolated and parked)."""
         decoded: list[tuple[Any, Envelope, Message]] = []
         for record in records:
             parsed = await self._decode(record)
@@ -176,16 +189,16 @@ class EventConsumer:
         if not decoded:
             return
         try:
-            await self._handle_many(decoded)
-        except psycopg.OperationalError:
-            raise
+            await self._handle_poll(decoded)
         except Exception as exc:
-            log.warning("consumer %s: a batch of %d failed (%s); processing it one by one",
+            if is_outage(exc):
+                raise
+            log.warning("consumer %s: a poll of %d failed (%s); processing it one by one",
                         self.group_id, len(decoded), type(exc).__name__)
             for record, _, _ in decoded:
                 await self.process(record)
 
-    async def _handle_many(self, decoded: list[tuple[Any, Envelope, Message]]) -> None:
+    async def _handle_poll(self, decoded: list[tuple[Any, Envelope, Message]]) -> None:
         async with self.db.unit_of_work(SYSTEM) as uow:
             rows = await uow.fetchall(
                 "INSERT INTO inbox (consumer, event_id, topic, event_type) "
@@ -195,26 +208,49 @@ class EventConsumer:
                  [r.topic for r, _, _ in decoded], [e.event_type for _, e, _ in decoded]])
             fresh = {r[0] for r in rows}
             outcomes: list[tuple[str, str, str]] = []
-            by_type: dict[str, list[tuple[Envelope, Message]]] = {}
+            run: list[tuple[Envelope, Message]] = []  # consecutive records of one batch type
+            applied: list[str] = []
             for record, envelope, payload in decoded:
                 outcome = "duplicate"
                 if envelope.event_id in fresh:
-                    fresh.discard(envelope.event_id)  # a second copy in the batch is a duplicate
-                    if envelope.event_type in self.handlers:
-                        by_type.setdefault(envelope.event_type, []).append((envelope, payload))
+                    fresh.discard(envelope.event_id)  # a second copy in the poll is a duplicate
+                    if run and run[0][0].event_type != envelope.event_type:
+                        await self._flush(run, uow)
+                    if self._batchable(envelope):
+                        run.append((envelope, payload))
                         outcome = "processed"
                     else:
-                        outcome = "ignored"
+                        await self._flush(run, uow)
+                        outcome = await self._dispatch(uow, record, envelope, payload)
+                    if outcome == "processed":
+                        applied.append(pending.aggregate_key(envelope))
                 outcomes.append((record.topic, envelope.event_type, outcome))
-            for event_type, items in by_type.items():
-                batch_handler = self.batch_handlers.get(event_type)
-                if batch_handler is not None:
-                    await batch_handler(items, uow)
-                else:
-                    for envelope, payload in items:
-                        await self.handlers[event_type](envelope, payload, uow)
-        for labels in outcomes:  # counted once the batch has committed
+            await self._flush(run, uow)
+            await pending.release(uow, applied)
+        for labels in outcomes:  # counted once the poll has committed
             EVENTS_CONSUMED.labels(*labels).inc()
+
+    def _batchable(self, envelope: Envelope) -> bool:
+        batch = self.batch_handlers.get(envelope.event_type)
+        return batch is not None and (not envelope.snapshot or _takes_snapshots(batch))
+
+    async def _flush(self, run: list[tuple[Envelope, Message]], uow: UnitOfWork) -> None:
+        if run:
+            await self.batch_handlers[run[0][0].event_type](list(run), uow)
+            run.clear()
+
+    async def _dispatch(self, uow: UnitOfWork, record: Any, envelope: Envelope,
+                        payload: Message) -> str:
+        """Runs the event's handler; returns the outcome (processed, ignored, pending)."""
+        handler = self.handlers.get(envelope.event_type)
+        if handler is None or (envelope.snapshot and not _takes_snapshots(handler)):
+            return "ignored"
+        try:
+            await handler(envelope, payload, uow)
+        except pending.WaitFor as wait:  # raised before the handler wrote anything
+            await pending.defer(uow, self.group_id, record, envelope, wait.keys)
+            return "pending"
+        return "processed"
 
     # ------------------------------------------------------------------ one record
 
@@ -230,21 +266,21 @@ class EventConsumer:
         return envelope, payload
 
     async def process(self, record: Any) -> str:
-        """Handles one record; returns the outcome: processed, duplicate, ignored, dead_lettered."""
+        """Handles one record alone; returns the outcome: processed, duplicate, ignored, pending,
+        dead_lettered."""
         parsed = await self._decode(record)
         if parsed is None:
             return "dead_lettered"
         envelope, payload = parsed
-        handler = self.handlers.get(envelope.event_type)
         last_error: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
-                outcome = await self._handle(envelope, payload, handler, record)
+                outcome = await self._handle(envelope, payload, record)
                 EVENTS_CONSUMED.labels(record.topic, envelope.event_type, outcome).inc()
                 return outcome
-            except psycopg.OperationalError:
-                raise  # infrastructure, not the message: the polling thread rewinds
             except Exception as exc:
+                if is_outage(exc):
+                    raise  # infrastructure, not the message: the polling thread rewinds
                 last_error = exc
                 log.warning("handler for %s failed (attempt %d/%d): %s", envelope.event_type,
                             attempt, self.max_attempts, type(exc).__name__)
@@ -254,8 +290,7 @@ class EventConsumer:
                          self.max_attempts)
         return "dead_lettered"
 
-    async def _handle(self, envelope: Envelope, payload: Message, handler: Handler | None,
-                      record: Any) -> str:
+    async def _handle(self, envelope: Envelope, payload: Message, record: Any) -> str:
         async with self.db.unit_of_work(SYSTEM) as uow:
             fresh = await uow.fetchone(
                 "INSERT INTO inbox (consumer, event_id, topic, event_type) VALUES (%s, %s, %s, %s) "
@@ -263,40 +298,21 @@ class EventConsumer:
                 [self.group_id, envelope.event_id, record.topic, envelope.event_type])
             if fresh is None:
                 return "duplicate"
-            if handler is None:
-                return "ignored"
-            await handler(envelope, payload, uow)
-            return "processed"
+            outcome = await self._dispatch(uow, record, envelope, payload)
+            if outcome == "processed":
+                await pending.release(uow, [pending.aggregate_key(envelope)])
+            return outcome
 
     async def _park(self, record: Any, envelope: Envelope | None, error: str,
                     attempts: int) -> None:
-        from runtime.logs import mask_personal_data
-
         async with self.db.unit_of_work(SYSTEM) as uow:
-            await uow.execute(
-                "INSERT INTO dead_letter (consumer, topic, partition, record_offset, record_key, "
-                "event_id, event_type, payload, error, attempts) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [self.group_id, record.topic, record.partition, record.offset,
-                 record.key.decode(errors="replace") if record.key else None,
-                 envelope.event_id if envelope else None,
-                 envelope.event_type if envelope else None, record.value,
-                 mask_personal_data(error)[:2000], attempts])
-            count = await uow.fetchone("SELECT count(*) FROM dead_letter")
-        DEAD_LETTERS.set(count[0] if count else 0)
+            await dead_letters.park(uow, self.group_id, record,
+                                    envelope.event_id if envelope else None,
+                                    envelope.event_type if envelope else None, error, attempts)
+        await dead_letters.refresh_gauge(self.db)
         EVENTS_CONSUMED.labels(record.topic, envelope.event_type if envelope else "unknown",
                                "dead_lettered").inc()
         log.error("parked %s offset %d of %s/%d in the dead-letter table",
                   envelope.event_type if envelope else "an undecodable record", record.offset,
                   record.topic, record.partition)
 
-
-async def refresh_dead_letter_gauge(db: Database) -> int:
-    """Sets cdsp_dead_letter_events to the rows in this service's dead_letter table: every
-    replica runs it on a timer (runtime.server), so the figure survives a restart and falls when
-    an operator replays or removes parked events."""
-    async with db.unit_of_work(SYSTEM) as uow:
-        row = await uow.fetchone("SELECT count(*) FROM dead_letter")
-    count = int(row[0]) if row else 0
-    DEAD_LETTERS.set(count)
-    return count

@@ -12,16 +12,34 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
+import psycopg
 from google.protobuf.message import Message
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from runtime.auth import Caller
 from runtime.events import OutgoingEvent, build_envelope
 from runtime.interceptors import request_id
 
 OUTBOX_CHANNEL = "cdsp_outbox"
+# SQLSTATE classes that say the database (not the statement) is in trouble: connection exceptions,
+# insufficient resources, operator intervention (shutdown, cannot connect now), system errors, and
+# transaction rollbacks (serialization failures, deadlocks) that succeed when simply run again.
+OUTAGE_STATES = ("08", "53", "57P", "58", "40")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when the database cannot serve right now (connection lost, server shutting down or
+    out of resources, pool exhausted, a deadlock to run again): work is retried unchanged once it
+    is back. False for an error of the statement itself (a statement timeout, a constraint, bad
+    data): running it again fails again, so the work is at fault."""
+    if isinstance(exc, PoolTimeout | psycopg.InterfaceError):
+        return True
+    if isinstance(exc, psycopg.OperationalError | psycopg.errors.TransactionRollback):
+        state = exc.sqlstate
+        return state is None or state.startswith(OUTAGE_STATES)
+    return False
 
 
 class Database:

@@ -30,6 +30,16 @@ EVENTS_CONSUMED = Counter("cdsp_events_consumed_total",
 CONSUMER_LAG = Gauge("cdsp_consumer_lag_events", "Records behind the end of each partition",
                      ["group", "topic", "partition"])
 DEAD_LETTERS = Gauge("cdsp_dead_letter_events", "Messages parked in the dead-letter table")
+PENDING_EVENTS = Gauge("cdsp_pending_events",
+                       "Events a consumer holds until what they name arrives (runtime.pending)",
+                       ["group"])
+PENDING_EXPIRED = Counter("cdsp_pending_events_expired_total",
+                          "Pending events finished without what they waited for",
+                          ["group", "event_type"])
+OUTBOX_PARKED = Gauge("cdsp_outbox_parked_events",
+                      "Outbox events the broker rejected for good, parked by the relay")
+INBOX_PURGED = Counter("cdsp_inbox_rows_purged_total",
+                       "Inbox rows removed once past the retention (CDSP_INBOX_RETENTION_DAYS)")
 
 
 class PoolCollector(Collector):

@@ -4,6 +4,9 @@ Woken by NOTIFY when a unit of work commits events, with a fallback poll (notifi
 the relay was not listening are lost). One relay per database publishes at a time (an advisory
 lock), so several replicas never reorder events. While the broker is down, rounds fail and back
 off exponentially with jitter; the events stay in the table until the broker acknowledges them.
+A record the broker refuses for good (too large, invalid: REJECTED_FOR_GOOD) is parked instead
+(`parked_at`, with the error, cdsp_outbox_parked_events): retrying it would hold back every later
+event for ever. `python -m runtime.dead_letters outbox-retry ID` puts it back in line.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from kafka import errors as kafka_errors
 from psycopg import AsyncConnection
 
 from runtime.db import OUTBOX_CHANNEL, Database
@@ -27,6 +31,7 @@ from runtime.metrics import (
     EVENTS_PUBLISHED,
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_AGE,
+    OUTBOX_PARKED,
     OUTBOX_PUBLISH_FAILURES,
 )
 
@@ -37,6 +42,10 @@ RETENTION = "7 days"
 # this much more latency.
 LINGER_S = float(os.environ.get("CDSP_OUTBOX_LINGER_MS", "5")) / 1000
 BACKLOG_EVERY_S = 5.0    # how often the backlog gauges are refreshed
+# Errors about one record that sending it again cannot cure (the topic and the cluster are fine).
+REJECTED_FOR_GOOD = (kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordListTooLargeError,
+                     kafka_errors.CorruptRecordError, kafka_errors.InvalidRecordError,
+                     kafka_errors.InvalidTimestampError)
 
 
 class OutboxRelay:
@@ -126,20 +135,30 @@ class OutboxRelay:
                 return 0  # another replica's relay is publishing
             rows = await (await conn.execute(
                 "SELECT id, topic, record_key, event_type, envelope, created_at FROM outbox "
-                "WHERE published_at IS NULL ORDER BY id LIMIT %s", [self.batch])).fetchall()
+                "WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT %s",
+                [self.batch])).fetchall()
             sent: list[int] = []
+            parked: list[tuple[int, Exception]] = []
             error: Exception | None = None
             if rows:
-                sent, error = await asyncio.to_thread(self._send, rows)
+                sent, parked, error = await asyncio.to_thread(self._send, rows)
                 if sent:
                     await conn.execute("UPDATE outbox SET published_at = now() "
                                        "WHERE id = ANY(%s)", [sent])
+                for event_id, why in parked:
+                    await conn.execute("UPDATE outbox SET parked_at = now(), "
+                                       "attempts = attempts + 1, last_error = %s WHERE id = %s",
+                                       [_describe(why), event_id])
                 if error is not None:
+                    done = set(sent) | {event_id for event_id, _ in parked}
                     await conn.execute("UPDATE outbox SET attempts = attempts + 1, "
                                        "last_error = %s WHERE id = %s",
-                                       [f"{type(error).__name__}: {error}"[:500],
-                                        next(r[0] for r in rows if r[0] not in set(sent))])
+                                       [_describe(error),
+                                        next(r[0] for r in rows if r[0] not in done)])
             await conn.commit()
+            for event_id, why in parked:
+                log.error("outbox event %d parked: the broker refuses it for good (%s)",
+                          event_id, type(why).__name__)
             now = datetime.now(UTC)
             by_id = {r[0]: r for r in rows}
             for event_id in sent:
@@ -152,9 +171,13 @@ class OutboxRelay:
             raise error
         return len(sent)
 
-    def _send(self, rows: list[Any]) -> tuple[list[int], Exception | None]:
-        """In a worker thread: sends the batch and waits for the broker's acknowledgements."""
+    def _send(self, rows: list[Any]
+              ) -> tuple[list[int], list[tuple[int, Exception]], Exception | None]:
+        """In a worker thread: sends the batch and waits for the broker's acknowledgements.
+        Returns what was acknowledged, what the broker refuses for good (to park), and the error
+        that stopped the round (the rest is tried again)."""
         futures = []
+        parked: list[tuple[int, Exception]] = []
         error: Exception | None = None
         try:
             if self.producer is None:
@@ -164,9 +187,12 @@ class OutboxRelay:
                 ensure_topics(self.bootstrap, sorted(topics), self.partitions, self.replication)
                 self._topics_ready |= topics
             for event_id, topic, key, event_type, envelope, _ in rows:
-                futures.append((event_id, self.producer.send(
-                    topic, key=key.encode(), value=bytes(envelope),
-                    headers=[("event_type", event_type.encode())])))
+                try:
+                    futures.append((event_id, self.producer.send(
+                        topic, key=key.encode(), value=bytes(envelope),
+                        headers=[("event_type", event_type.encode())])))
+                except REJECTED_FOR_GOOD as exc:   # refused before it left (too large)
+                    parked.append((event_id, exc))
         except Exception as exc:  # no broker, metadata timeout, ...
             error = exc
         if futures:
@@ -178,11 +204,13 @@ class OutboxRelay:
         for event_id, future in futures:
             if future.succeeded():
                 sent.append(event_id)
+            elif future.failed() and isinstance(future.exception, REJECTED_FOR_GOOD):
+                parked.append((event_id, future.exception))
             elif error is None:
                 error = future.exception if future.failed() else TimeoutError("not acknowledged")
         if error is not None:
             self._topics_ready.clear()  # the broker may have lost its topics (restarted)
-        return sent, error
+        return sent, parked, error
 
     async def _close_producer(self) -> None:
         producer, self.producer = self.producer, None
@@ -194,12 +222,15 @@ class OutboxRelay:
             return
         self._last_backlog = time.monotonic()
         row = await (await conn.execute(
-            "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox "
+            "SELECT count(*) FILTER (WHERE parked_at IS NULL), "
+            "extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)), "
+            "count(*) FILTER (WHERE parked_at IS NOT NULL) FROM outbox "
             "WHERE published_at IS NULL")).fetchone()
         await conn.commit()
         if row:
             OUTBOX_BACKLOG.set(row[0])
             OUTBOX_OLDEST_AGE.set(float(row[1] or 0))
+            OUTBOX_PARKED.set(row[2])
 
     async def _cleanup(self, conn: AsyncConnection[Any]) -> None:
         if time.monotonic() - self._last_cleanup < 600:
@@ -208,3 +239,7 @@ class OutboxRelay:
         await conn.execute("DELETE FROM outbox WHERE published_at < now() - %s::interval",
                            [RETENTION])
         await conn.commit()
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:500]

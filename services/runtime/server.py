@@ -28,7 +28,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from runtime.consumer import EventConsumer, refresh_dead_letter_gauge
+from runtime import dead_letters, inbox
+from runtime.consumer import EventConsumer
 from runtime.db import Database
 from runtime.interceptors import AuthInterceptor, CallInterceptor
 from runtime.logs import configure_logging
@@ -143,7 +144,9 @@ async def serve(definition: ServiceDefinition) -> None:
     watcher = asyncio.create_task(_watch_database(db, health, names), name="health")
     await health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     own_jobs = [PeriodicJob("dead-letter-gauge", DEAD_LETTER_GAUGE_S,
-                            lambda: refresh_dead_letter_gauge(db))]
+                            lambda: dead_letters.refresh_gauge(db)),
+                PeriodicJob("inbox-retention", INBOX_RETENTION_EVERY_S,
+                            lambda: inbox.purge_expired(db, settings.inbox_retention_days))]
     jobs = [asyncio.create_task(_run_periodically(job), name=job.name)
             for job in [*own_jobs, *definition.periodic(runtime)]]
     log.info("serving %s on %s, metrics on %s", ", ".join(names), settings.grpc_addr,
@@ -171,6 +174,7 @@ async def serve(definition: ServiceDefinition) -> None:
 
 
 DEAD_LETTER_GAUGE_S = 30.0  # how often every service recounts its dead_letter table
+INBOX_RETENTION_EVERY_S = 3600.0  # how often every service removes inbox rows past retention
 
 # The health service name a liveness probe asks for: SERVING while the process answers, whatever
 # its database does. Readiness asks for "" (or a service's name), which follows the database; a

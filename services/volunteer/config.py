@@ -2,6 +2,8 @@
 
     CDSP_VOLUNTEER_VISIT_HOURS    the longest gap between visits, per risk colour, in hours
                                   (red:24,yellow:84,green:720 — daily, twice a week, monthly)
+    CDSP_VOLUNTEER_ALONE_HOURS    the longest gap for a person living alone, whatever their
+                                  colour (24: plan 000, "each day by phone or a visit")
     CDSP_VOLUNTEER_LOAD           default and bounds of a volunteer's load: persons paired
                                   with them as the visiting volunteer (5, within 3-5)
     CDSP_VOLUNTEER_SCAN_S         how often missed visits are looked for (300: well within the
@@ -11,7 +13,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from runtime.db import Database
@@ -48,6 +50,15 @@ class VolunteerRules:
     min_load: int = 3
     max_load: int = 5
     scan_s: int = 300
+    alone_hours: int = 24
+
+    def hours_for(self, living_alone: bool) -> dict[int, int]:
+        """The longest gap per colour for this person: a person living alone is called or
+        visited daily (plan 000) whatever the colour; the colour still says the risk."""
+        if not living_alone:
+            return self.visit_hours
+        return {colour: min(hours, self.alone_hours) for colour, hours in
+                self.visit_hours.items()}
 
     @classmethod
     def from_env(cls) -> VolunteerRules:
@@ -55,11 +66,11 @@ class VolunteerRules:
         rules = cls(visit_hours=_visit_hours(os.environ.get("CDSP_VOLUNTEER_VISIT_HOURS",
                                                             "red:24,yellow:84,green:720")),
                     default_load=env_int("CDSP_VOLUNTEER_LOAD", 5, 1, 50) if raw else 5,
-                    scan_s=env_int("CDSP_VOLUNTEER_SCAN_S", 300, 1, 86_400))
+                    scan_s=env_int("CDSP_VOLUNTEER_SCAN_S", 300, 1, 86_400),
+                    alone_hours=env_int("CDSP_VOLUNTEER_ALONE_HOURS", 24, 1, 24 * 31))
         if not rules.min_load <= rules.default_load <= rules.max_load:
-            return cls(rules.visit_hours, rules.default_load, min(rules.min_load,
-                                                                  rules.default_load),
-                       max(rules.max_load, rules.default_load), rules.scan_s)
+            return replace(rules, min_load=min(rules.min_load, rules.default_load),
+                           max_load=max(rules.max_load, rules.default_load))
         return rules
 
 

@@ -16,8 +16,9 @@ import devstack
 from cdsp.events.v1 import registry_pb2 as ev
 from cdsp.events.v1.envelope_pb2 import Envelope
 from runtime.auth import SYSTEM
-from runtime.consumer import EventConsumer, refresh_dead_letter_gauge
+from runtime.consumer import EventConsumer
 from runtime.db import Database, UnitOfWork
+from runtime.dead_letters import refresh_gauge as refresh_dead_letter_gauge
 from runtime.events import build_envelope
 from runtime.kafka_clients import ensure_topics
 

@@ -36,11 +36,20 @@ def test_a_red_warning_from_aid_turns_into_a_daily_schedule(
         tree: Tree, volunteer: str, aid_events: AidEvents, stack: devstack.Stack) -> None:
     alone = register_alone(tree)
     family = tree.register(tree.household())  # lives with family, grade 3: not cared for yet
-    wait_persons(stack.database_url("volunteer"), [alone.person_id, family.person_id])
+    severe = tree.register(tree.household(), grade=2)  # with family, severely disabled
+    wait_persons(stack.database_url("volunteer"),
+                 [alone.person_id, family.person_id, severe.person_id])
     api = volunteer_admin(tree, volunteer)
     green = api.GetCareSchedule(pb.GetCareScheduleRequest(person_id=alone.person_id))
+    # Plan 000: a person living alone is called or visited every day, whatever the colour.
     assert green.colour == ev.RISK_COLOUR_GREEN and green.living_alone
-    assert timedelta(days=29) < _due_in(green) <= timedelta(days=30)
+    assert timedelta(hours=23) < _due_in(green) <= timedelta(hours=24)
+    assert green.required_visits_per_week == 7
+    # Severely disabled, living with family: green, at the colour's own (monthly) pace.
+    monthly = api.GetCareSchedule(pb.GetCareScheduleRequest(person_id=severe.person_id))
+    assert monthly.colour == ev.RISK_COLOUR_GREEN and not monthly.living_alone
+    assert timedelta(days=29) < _due_in(monthly) <= timedelta(days=30)
+    assert monthly.required_visits_per_week == 0
     assert api.GetCareSchedule(pb.GetCareScheduleRequest(person_id=family.person_id)
                                ).colour == ev.RISK_COLOUR_UNSPECIFIED
 
@@ -81,8 +90,9 @@ def test_a_worker_sets_a_colour_with_a_reason(tree: Tree, volunteer: str,
     worker = volunteer_stub(volunteer, token("grid_worker", [tree.grid_paths[0]]))
     yellow = worker.SetRiskColour(pb.SetRiskColourRequest(
         person_id=alone.person_id, colour=ev.RISK_COLOUR_YELLOW, reason="最近摔倒过一次"))
-    assert yellow.colour == ev.RISK_COLOUR_YELLOW and yellow.required_visits_per_week == 2
-    assert _due_in(yellow) <= timedelta(hours=84)
+    # The colour says the risk; living alone, the person is still called every day.
+    assert yellow.colour == ev.RISK_COLOUR_YELLOW and yellow.required_visits_per_week == 7
+    assert _due_in(yellow) <= timedelta(hours=24)
     exc = rpc_error(worker.SetRiskColour, pb.SetRiskColourRequest(
         person_id=alone.person_id, colour=9, reason=""))
     assert exc.code() == INVALID and set(violations(exc)) == {"colour", "reason"}

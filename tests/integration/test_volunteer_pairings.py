@@ -47,9 +47,10 @@ def test_proposals_of_the_grid_best_first_with_reasons(tree: Tree, volunteer: st
     alone = register_alone(tree, category=2)   # hearing
     wait_persons(stack.database_url("volunteer"), [alone.person_id])
     api = volunteer_admin(tree, volunteer)
+    # Living alone: a call or visit every day is called for, so every day of the week counts.
     signer = _verified(api, new_volunteer(tree, skills=["companionship", "sign_language"],
-                                          availability=pb.Availability(weekdays=[1, 2, 3, 4,
-                                                                                 5])))
+                                          availability=pb.Availability(
+                                              weekdays=[1, 2, 3, 4, 5, 6, 7])))
     plain = _verified(api, new_volunteer(tree, skills=[]))
     neighbour = api.RegisterVolunteer(new_volunteer(tree, kind=3))   # unverified: fine
     worker = _verified(api, new_volunteer(tree, kind=5))

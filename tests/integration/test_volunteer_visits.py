@@ -110,7 +110,8 @@ def test_a_paired_volunteer_logs_a_visit_and_the_schedule_moves_on(
     assert logged.findings.safety_concern and logged.findings.health == "血压正常"
     care = api.GetCareSchedule(pb.GetCareScheduleRequest(person_id=person_id))
     assert care.last_visit_at.ToDatetime(tzinfo=UTC) == at
-    assert care.next_due_at.ToDatetime(tzinfo=UTC) == at + timedelta(days=30)   # green
+    # green, but living alone: called or visited every day (plan 000)
+    assert care.next_due_at.ToDatetime(tzinfo=UTC) == at + timedelta(days=1)
     assert api.GetVolunteer(pb.GetVolunteerRequest(volunteer_id=vid)).service_minutes == 50
 
     # A worker logs one for the volunteer: an earlier visit, logged late, never moves the

@@ -141,11 +141,12 @@ async def add_movement(uow: UnitOfWork, stock: Stock, kind: str, quantity: int,
 
 # --- loans -----------------------------------------------------------------------------------
 
-async def insert_loan(uow: UnitOfWork, loan_id: str, stock: Stock, person_id: str) -> Loan:
+async def insert_loan(uow: UnitOfWork, loan_id: str, stock: Stock, person_id: str,
+                      person_path: str) -> Loan:
     row = await uow.fetchone(
-        "INSERT INTO kit_loans (loan_id, grid_code, item, person_id, jurisdiction_path, lent_by) "
-        f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_LOAN}",
-        [loan_id, stock.grid_code, stock.item, person_id, stock.jurisdiction_path,
+        "INSERT INTO kit_loans (loan_id, grid_code, item, person_id, jurisdiction_path, "
+        f"person_path, lent_by) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_LOAN}",
+        [loan_id, stock.grid_code, stock.item, person_id, stock.jurisdiction_path, person_path,
          uow.caller.subject])
     assert row is not None
     return Loan(*row)

@@ -17,51 +17,89 @@ class HouseholdRow:
 
 
 async def upsert_person(uow: UnitOfWork, p: ev.PersonSnapshot, version: int) -> bool:
-    """Applies a snapshot newer than what is stored; returns False for a stale one."""
+    """Applies a snapshot newer than what is stored (an archive's snapshot too: it stays as a
+    versioned tombstone that an older registration cannot overwrite); returns False for a stale
+    one. A person whose path changed takes their open work along (`rehome_persons`)."""
     row = await uow.fetchone(
-        "INSERT INTO persons AS t (person_id, household_id, jurisdiction_path, name, category, "
-        "grade, phone, guardian_phone, liaison_id, living_alone, priority_groups, archived, "
-        "version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (person_id) DO UPDATE SET household_id = EXCLUDED.household_id, "
-        "jurisdiction_path = EXCLUDED.jurisdiction_path, name = EXCLUDED.name, "
-        "category = EXCLUDED.category, grade = EXCLUDED.grade, phone = EXCLUDED.phone, "
-        "guardian_phone = EXCLUDED.guardian_phone, liaison_id = EXCLUDED.liaison_id, "
-        "living_alone = EXCLUDED.living_alone, priority_groups = EXCLUDED.priority_groups, "
-        "archived = EXCLUDED.archived, version = EXCLUDED.version, updated_at = now() "
-        "WHERE t.version < EXCLUDED.version RETURNING 1",
-        [p.person_id, p.household_id, p.jurisdiction_path, p.name, p.category, p.grade, p.phone,
-         p.guardian_phone, p.liaison_id, p.living_alone, list(p.priority_groups), p.archived,
-         version])
+        "WITH old AS (SELECT jurisdiction_path FROM persons WHERE person_id = %(id)s "
+        "  FOR UPDATE), "
+        "up AS (INSERT INTO persons AS t (person_id, household_id, jurisdiction_path, name, "
+        "  category, grade, phone, guardian_phone, liaison_id, living_alone, priority_groups, "
+        "  archived, version) VALUES (%(id)s, %(household)s, %(path)s, %(name)s, %(category)s, "
+        "  %(grade)s, %(phone)s, %(guardian_phone)s, %(liaison)s, %(alone)s, %(groups)s, "
+        "  %(archived)s, %(version)s) "
+        "  ON CONFLICT (person_id) DO UPDATE SET household_id = EXCLUDED.household_id, "
+        "  jurisdiction_path = EXCLUDED.jurisdiction_path, name = EXCLUDED.name, "
+        "  category = EXCLUDED.category, grade = EXCLUDED.grade, phone = EXCLUDED.phone, "
+        "  guardian_phone = EXCLUDED.guardian_phone, liaison_id = EXCLUDED.liaison_id, "
+        "  living_alone = EXCLUDED.living_alone, priority_groups = EXCLUDED.priority_groups, "
+        "  archived = EXCLUDED.archived, version = EXCLUDED.version, updated_at = now() "
+        "  WHERE t.version < EXCLUDED.version RETURNING 1) "
+        "SELECT EXISTS (SELECT 1 FROM up), (SELECT jurisdiction_path FROM old)",
+        {"id": p.person_id, "household": p.household_id, "path": p.jurisdiction_path,
+         "name": p.name, "category": p.category, "grade": p.grade, "phone": p.phone,
+         "guardian_phone": p.guardian_phone, "liaison": p.liaison_id, "alone": p.living_alone,
+         "groups": list(p.priority_groups), "archived": p.archived, "version": version})
     # A member's snapshot tells where its household is before HouseholdChanged may arrive.
     await uow.execute(
         "INSERT INTO households (household_id, jurisdiction_path, monthly_income_fen, version) "
         "VALUES (%s, %s, %s, 0) ON CONFLICT (household_id) DO NOTHING",
         [p.household_id, p.jurisdiction_path, p.household_monthly_income_fen])
-    return row is not None
+    assert row is not None
+    applied, old_path = bool(row[0]), row[1]
+    if applied and old_path is not None and old_path != p.jurisdiction_path:
+        await rehome_persons(uow, [(p.person_id, p.jurisdiction_path)])
+    return applied
 
 
 async def archive_person(uow: UnitOfWork, person_id: str, version: int) -> bool:
+    """For an archive event without its snapshot (published before archives carried one)."""
     row = await uow.fetchone("UPDATE persons SET archived = true, version = %s, updated_at = now()"
                              " WHERE person_id = %s AND version < %s RETURNING 1",
                              [version, person_id, version])
     return row is not None
 
 
-async def upsert_household(uow: UnitOfWork, h: ev.HouseholdChanged, version: int) -> bool:
-    row = await uow.fetchone(
-        "INSERT INTO households AS t (household_id, jurisdiction_path, monthly_income_fen, "
-        "version) VALUES (%s, %s, %s, %s) ON CONFLICT (household_id) DO UPDATE SET "
-        "jurisdiction_path = EXCLUDED.jurisdiction_path, "
-        "monthly_income_fen = EXCLUDED.monthly_income_fen, version = EXCLUDED.version, "
-        "updated_at = now() WHERE t.version < EXCLUDED.version RETURNING 1",
-        [h.household_id, h.jurisdiction_path, h.monthly_income_fen, version])
-    return row is not None
+async def rehome_persons(uow: UnitOfWork, moves: list[tuple[str, str]]) -> None:
+    """Persons who moved take their open work to their new jurisdiction, in one statement: open
+    service requests and sickbed schedules are re-filed there; open kit loans become visible
+    there too (they stay with the lending grid's stock). What accounts for a place's own work
+    stays where it happened: resolved requests (the grid team's 30-minute record), the relief
+    ledger, kit movements and the sickbed visit log."""
+    await uow.execute(
+        "WITH moved AS (SELECT * FROM unnest(%s::uuid[], %s::text[]) AS m(person_id, path)), "
+        "requests AS (UPDATE service_requests r SET jurisdiction_path = m.path FROM moved m "
+        "  WHERE r.person_id = m.person_id AND r.status < 5 AND r.jurisdiction_path <> m.path "
+        "  RETURNING 1), "
+        "loans AS (UPDATE kit_loans l SET person_path = m.path FROM moved m "
+        "  WHERE l.person_id = m.person_id AND l.returned_at IS NULL AND l.person_path <> m.path "
+        "  RETURNING 1), "
+        "sickbed AS (UPDATE sickbed_schedules s SET jurisdiction_path = m.path FROM moved m "
+        "  WHERE s.person_id = m.person_id AND s.jurisdiction_path <> m.path RETURNING 1) "
+        "SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM loans), "
+        "(SELECT count(*) FROM sickbed)",
+        [[m[0] for m in moves], [m[1] for m in moves]])
+
+
+async def rehome_households(uow: UnitOfWork, moves: list[tuple[str, str]]) -> None:
+    """Households that moved to another grid take their file along: hardship reports and aid
+    cases are re-filed under the new path (one statement for many households)."""
+    if not moves:
+        return
+    await uow.execute(
+        "WITH moved AS (SELECT * FROM unnest(%s::uuid[], %s::text[]) AS m(household_id, path)), "
+        "reports AS (UPDATE hardship_reports r SET jurisdiction_path = m.path FROM moved m "
+        "  WHERE r.household_id = m.household_id AND r.jurisdiction_path <> m.path RETURNING 1), "
+        "cases AS (UPDATE aid_cases c SET jurisdiction_path = m.path FROM moved m "
+        "  WHERE c.household_id = m.household_id AND c.jurisdiction_path <> m.path RETURNING 1) "
+        "SELECT (SELECT count(*) FROM reports), (SELECT count(*) FROM cases)",
+        [[m[0] for m in moves], [m[1] for m in moves]])
 
 
 async def upsert_households(uow: UnitOfWork, changes: list[tuple[ev.HouseholdChanged, int]]
                             ) -> list[HouseholdRow]:
-    """Applies many household changes in one statement (newest version per household only) and
-    returns the households whose income changed."""
+    """Applies many household changes in one statement (newest version per household only),
+    re-homes the households that moved, and returns the households whose income changed."""
     newest: dict[str, tuple[ev.HouseholdChanged, int]] = {}
     for change, version in changes:
         if version > newest.get(change.household_id, (change, -1))[1]:
@@ -70,8 +108,8 @@ async def upsert_households(uow: UnitOfWork, changes: list[tuple[ev.HouseholdCha
     rows = await uow.fetchall(
         "WITH incoming AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::bigint[], "
         "  %s::bigint[]) AS i(household_id, jurisdiction_path, income, version)), "
-        "old AS (SELECT h.household_id, h.monthly_income_fen FROM households h "
-        "  JOIN incoming USING (household_id) FOR UPDATE OF h), "
+        "old AS (SELECT h.household_id, h.monthly_income_fen, h.jurisdiction_path "
+        "  FROM households h JOIN incoming USING (household_id) FOR UPDATE OF h), "
         "up AS (INSERT INTO households AS t (household_id, jurisdiction_path, "
         "  monthly_income_fen, version) SELECT household_id, jurisdiction_path, income, version "
         "  FROM incoming ON CONFLICT (household_id) DO UPDATE SET "
@@ -79,12 +117,14 @@ async def upsert_households(uow: UnitOfWork, changes: list[tuple[ev.HouseholdCha
         "  monthly_income_fen = EXCLUDED.monthly_income_fen, version = EXCLUDED.version, "
         "  updated_at = now() WHERE t.version < EXCLUDED.version "
         "  RETURNING t.household_id, t.jurisdiction_path, t.monthly_income_fen) "
-        "SELECT up.household_id::text, up.jurisdiction_path, up.monthly_income_fen FROM up "
-        "LEFT JOIN old USING (household_id) "
-        "WHERE old.monthly_income_fen IS DISTINCT FROM up.monthly_income_fen",
+        "SELECT up.household_id::text, up.jurisdiction_path, up.monthly_income_fen, "
+        "old.monthly_income_fen IS DISTINCT FROM up.monthly_income_fen, "
+        "old.jurisdiction_path IS NOT NULL AND old.jurisdiction_path <> up.jurisdiction_path "
+        "FROM up LEFT JOIN old USING (household_id)",
         [[c.household_id for c, _ in items], [c.jurisdiction_path for c, _ in items],
          [c.monthly_income_fen for c, _ in items], [v for _, v in items]])
-    return [HouseholdRow(*r) for r in rows]
+    await rehome_households(uow, [(r[0], r[1]) for r in rows if r[4]])
+    return [HouseholdRow(r[0], r[1], r[2]) for r in rows if r[3]]
 
 
 async def get_household(uow: UnitOfWork, household_id: str, lock: bool = False

@@ -103,10 +103,11 @@ async def lend(aid: Aid, caller: Caller, grid_code: str, item: str, person_id: s
     caller.require_role(*WORKER_ROLES)
     kits.validate_lend(grid_code, item, person_id)
     async with aid.db.unit_of_work(caller) as uow:
-        await load_person_path(uow, person_id)
+        person_path = await load_person_path(uow, person_id)
         before = await _load_stock(uow, grid_code, item)
         after = await kit_store.update_stock(uow, kits.lend(before))
-        loan = await kit_store.insert_loan(uow, str(uuid.uuid4()), after, person_id)
+        loan = await kit_store.insert_loan(uow, str(uuid.uuid4()), after, person_id,
+                                           person_path)
         await kit_store.add_movement(uow, after, "lend", 1, person_id, loan.loan_id)
         uow.record(ev.KitLent(loan_id=loan.loan_id, grid_code=loan.grid_code, item=loan.item,
                               person_id=loan.person_id),
@@ -125,13 +126,17 @@ async def _load_loan(uow: UnitOfWork, loan_id: str) -> Loan:
 
 
 async def return_loan(aid: Aid, caller: Caller, loan_id: str) -> Loan:
+    """The item goes back to the stock of the grid that lent it. Either that grid or the grid
+    the person lives in now (they may have moved) may take it back: a caller who sees the loan
+    returns it to the lending grid's stock, whatever their own scope."""
     caller.require_role(*WORKER_ROLES)
     async with aid.db.unit_of_work(caller) as uow:
         loan = await _load_loan(uow, loan_id)
         kits.require_not_returned(loan.returned_at)
+        returned = await kit_store.mark_returned(uow, loan.loan_id)
+        await uow.with_scope(SYSTEM)
         stock = await _load_stock(uow, loan.grid_code, loan.item)
         after = await kit_store.update_stock(uow, kits.give_back(stock))
-        returned = await kit_store.mark_returned(uow, loan.loan_id)
         await kit_store.add_movement(uow, after, "return", 1, loan.person_id, loan.loan_id)
         return returned
 

@@ -1,7 +1,9 @@
 """Handlers for the registry's events: keep the aid service's own view of persons and households.
 
 Each runs inside the consumer's unit of work (with the inbox row), so an event is applied exactly
-once; the version check makes an older event arriving late a no-op.
+once; the version check makes an older event arriving late a no-op. An archive applies the
+record as archived (a tombstone at the archive's version), so a late or replayed registration
+cannot bring an archived person back. All of them apply snapshot events too (a rebuild).
 """
 
 from __future__ import annotations
@@ -13,18 +15,23 @@ from aid.config import AidRules
 from aid.service import cases
 from cdsp.events.v1 import registry_pb2 as ev
 from cdsp.events.v1.envelope_pb2 import Envelope
-from runtime.consumer import BatchHandler, Handler
+from runtime.consumer import BatchHandler, Handler, applies_snapshots
 from runtime.db import UnitOfWork
 
 
+@applies_snapshots
 async def on_person(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
-    assert isinstance(payload, ev.PersonRegistered | ev.PersonUpdated)
+    assert isinstance(payload, ev.PersonRegistered | ev.PersonUpdated | ev.PersonReactivated)
     await projection_store.upsert_person(uow, payload.person, envelope.aggregate_version)
 
 
+@applies_snapshots
 async def on_person_archived(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
     assert isinstance(payload, ev.PersonArchived)
-    await projection_store.archive_person(uow, payload.person_id, envelope.aggregate_version)
+    if payload.HasField("person"):
+        await projection_store.upsert_person(uow, payload.person, envelope.aggregate_version)
+    else:
+        await projection_store.archive_person(uow, payload.person_id, envelope.aggregate_version)
 
 
 HOUSEHOLD_CHANGED = ev.HouseholdChanged.DESCRIPTOR.full_name
@@ -33,25 +40,25 @@ HOUSEHOLD_CHANGED = ev.HouseholdChanged.DESCRIPTOR.full_name
 def projection_handlers(rules: AidRules) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
     """The registry-event handlers; household changes also in batches (a city-wide income
     update is hundreds of thousands of events)."""
-    async def on_household(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
-        assert isinstance(payload, ev.HouseholdChanged)
-        before = await projection_store.get_household(uow, payload.household_id, lock=True)
-        if not await projection_store.upsert_household(uow, payload, envelope.aggregate_version):
-            return  # older than what is held
-        after = await projection_store.get_household(uow, payload.household_id)
-        if after is not None and (before is None
-                                  or before.monthly_income_fen != after.monthly_income_fen):
-            await cases.reevaluate_incomes(uow, [after], rules)
-
+    @applies_snapshots
     async def on_households(items: list[tuple[Envelope, Message]], uow: UnitOfWork) -> None:
         changes = [(p, e.aggregate_version) for e, p in items
                    if isinstance(p, ev.HouseholdChanged)]
         changed = await projection_store.upsert_households(uow, changes)
-        await cases.reevaluate_incomes(uow, changed, rules)
+        # A snapshot rebuilds the view; only a real change of income re-evaluates warnings.
+        live = {p.household_id for e, p in items
+                if isinstance(p, ev.HouseholdChanged) and not e.snapshot}
+        await cases.reevaluate_incomes(uow, [h for h in changed if h.household_id in live],
+                                       rules)
+
+    @applies_snapshots
+    async def on_household(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+        await on_households([(envelope, payload)], uow)
 
     return {
         HOUSEHOLD_CHANGED: on_household,
         ev.PersonRegistered.DESCRIPTOR.full_name: on_person,
         ev.PersonUpdated.DESCRIPTOR.full_name: on_person,
+        ev.PersonReactivated.DESCRIPTOR.full_name: on_person,
         ev.PersonArchived.DESCRIPTOR.full_name: on_person_archived,
     }, {HOUSEHOLD_CHANGED: on_households}

@@ -31,28 +31,72 @@ class RecipientRow:
 
 
 async def upsert(uow: UnitOfWork, p: ev.PersonSnapshot, version: int) -> bool:
-    """Applies a snapshot newer than what is stored; returns False for a stale one."""
+    """Applies a snapshot newer than what is stored (an archive's too: a versioned tombstone
+    that an older registration cannot overwrite); returns False for a stale one. A resident
+    whose path changed takes their notices along (`rehome`)."""
     row = await uow.fetchone(
-        "INSERT INTO recipients AS t (person_id, household_id, jurisdiction_path, display_name, "
-        "category, preferred_channel, phone, guardian_name, guardian_phone, liaison_id, "
-        "archived, version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (person_id) DO UPDATE SET household_id = EXCLUDED.household_id, "
-        "jurisdiction_path = EXCLUDED.jurisdiction_path, display_name = EXCLUDED.display_name, "
-        "category = EXCLUDED.category, preferred_channel = EXCLUDED.preferred_channel, "
-        "phone = EXCLUDED.phone, guardian_name = EXCLUDED.guardian_name, "
-        "guardian_phone = EXCLUDED.guardian_phone, liaison_id = EXCLUDED.liaison_id, "
-        "archived = EXCLUDED.archived, version = EXCLUDED.version, updated_at = now() "
-        "WHERE t.version < EXCLUDED.version RETURNING 1",
-        [p.person_id, p.household_id, p.jurisdiction_path, p.name, p.category,
-         p.preferred_channel, p.phone, p.guardian_name, p.guardian_phone, p.liaison_id,
-         p.archived, version])
-    return row is not None
+        "WITH old AS (SELECT jurisdiction_path FROM recipients WHERE person_id = %(id)s "
+        "  FOR UPDATE), "
+        "up AS (INSERT INTO recipients AS t (person_id, household_id, jurisdiction_path, "
+        "  display_name, category, preferred_channel, phone, guardian_name, guardian_phone, "
+        "  liaison_id, archived, version) VALUES (%(id)s, %(household)s, %(path)s, %(name)s, "
+        "  %(category)s, %(channel)s, %(phone)s, %(guardian_name)s, %(guardian_phone)s, "
+        "  %(liaison)s, %(archived)s, %(version)s) "
+        "  ON CONFLICT (person_id) DO UPDATE SET household_id = EXCLUDED.household_id, "
+        "  jurisdiction_path = EXCLUDED.jurisdiction_path, "
+        "  display_name = EXCLUDED.display_name, category = EXCLUDED.category, "
+        "  preferred_channel = EXCLUDED.preferred_channel, phone = EXCLUDED.phone, "
+        "  guardian_name = EXCLUDED.guardian_name, guardian_phone = EXCLUDED.guardian_phone, "
+        "  liaison_id = EXCLUDED.liaison_id, archived = EXCLUDED.archived, "
+        "  version = EXCLUDED.version, updated_at = now() "
+        "  WHERE t.version < EXCLUDED.version RETURNING 1) "
+        "SELECT EXISTS (SELECT 1 FROM up), (SELECT jurisdiction_path FROM old)",
+        {"id": p.person_id, "household": p.household_id, "path": p.jurisdiction_path,
+         "name": p.name, "category": p.category, "channel": p.preferred_channel,
+         "phone": p.phone, "guardian_name": p.guardian_name,
+         "guardian_phone": p.guardian_phone, "liaison": p.liaison_id, "archived": p.archived,
+         "version": version})
+    assert row is not None
+    applied, old_path = bool(row[0]), row[1]
+    if applied and old_path is not None and old_path != p.jurisdiction_path:
+        await rehome(uow, [(p.person_id, p.jurisdiction_path)])
+    return applied
+
+
+async def rehome(uow: UnitOfWork, moves: list[tuple[str, str]]) -> None:
+    """Residents who moved take the notices made for them and their guardians (and those
+    notices' deliveries) to their new jurisdiction, in one statement. Notices for workers and
+    grid teams stay with the workers who received them."""
+    await uow.execute(
+        "WITH moved AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS m(person_id, path)), "
+        "notices AS (UPDATE notices x SET jurisdiction_path = m.path FROM moved m "
+        "  WHERE x.recipient_id = m.person_id AND x.recipient_kind IN ('resident', 'guardian') "
+        "  AND x.jurisdiction_path <> m.path RETURNING x.notice_id, m.path), "
+        "deliveries AS (UPDATE deliveries d SET jurisdiction_path = n.path FROM notices n "
+        "  WHERE d.notice_id = n.notice_id RETURNING 1) "
+        "SELECT (SELECT count(*) FROM notices), (SELECT count(*) FROM deliveries)",
+        [[m[0] for m in moves], [m[1] for m in moves]])
 
 
 async def archive(uow: UnitOfWork, person_id: str, version: int) -> bool:
+    """For an archive event without its snapshot (published before archives carried one)."""
     row = await uow.fetchone(
         "UPDATE recipients SET archived = true, version = %s, updated_at = now() "
         "WHERE person_id = %s AND version < %s RETURNING 1", [version, person_id, version])
+    return row is not None
+
+
+async def known(uow: UnitOfWork, person_ids: list[str]) -> set[str]:
+    """Which of these persons the projection holds, archived ones included."""
+    rows = await uow.fetchall("SELECT person_id::text FROM recipients "
+                              "WHERE person_id = ANY(%s::uuid[])", [person_ids])
+    return {r[0] for r in rows}
+
+
+async def household_known(uow: UnitOfWork, household_id: str) -> bool:
+    """Whether any member of the household (archived ones included) is held."""
+    row = await uow.fetchone("SELECT 1 FROM recipients WHERE household_id = %s LIMIT 1",
+                             [household_id])
     return row is not None
 
 

@@ -63,11 +63,10 @@ def add_servicers(server: grpc.aio.Server, rt: Runtime) -> list[str]:
 
 def consumers(rt: Runtime) -> list[EventConsumer]:
     s = rt.settings
-    table, batches = handlers(_notifier(rt))
+    table = handlers(_notifier(rt))
     # Two groups, so a city-wide registry update never delays an urgent aid notice.
     return [EventConsumer(rt.db, s.kafka_bootstrap, group, topics, table,
-                          batch_handlers=batches, partitions=s.topic_partitions,
-                          replication=s.topic_replication)
+                          partitions=s.topic_partitions, replication=s.topic_replication)
             for group, topics in (("notification-recipients", [REGISTRY_TOPIC]),
                                   ("notification-notices", list(SOURCE_TOPICS)))]
 

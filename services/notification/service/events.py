@@ -1,7 +1,10 @@
 """The notification service's event handlers: the registry's person events keep the recipients
 projection, and every event a rule names is turned into notices (in the consumer's transaction,
 with its inbox row: a redelivered event is a no-op, and the notices' unique key makes even a
-replay from another group send nothing twice)."""
+replay from another group send nothing twice). The consumer applies a whole poll in one
+transaction, in order. Snapshot events (a rebuild) only rebuild the projection: they never make
+notices.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ from cdsp.events.v1.envelope_pb2 import Envelope
 from notification.adapters import recipient_store
 from notification.config import Notifier
 from notification.service.planning import plan_event
-from runtime.consumer import BatchHandler, Handler
+from runtime import pending
+from runtime.consumer import Handler, applies_snapshots
 from runtime.db import UnitOfWork
 
 REGISTRY_TOPIC = "cdsp.registry.v1"
@@ -21,34 +25,36 @@ SOURCE_TOPICS = ("cdsp.aid.v1", "cdsp.employment.v1", "cdsp.volunteer.v1")
 
 
 async def project(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
-    if isinstance(payload, rev.PersonRegistered | rev.PersonUpdated):
-        await recipient_store.upsert(uow, payload.person, envelope.aggregate_version)
+    snapshot: rev.PersonSnapshot | None = None
+    if isinstance(payload, rev.PersonRegistered | rev.PersonUpdated | rev.PersonReactivated):
+        snapshot = payload.person
     elif isinstance(payload, rev.PersonArchived):
-        await recipient_store.archive(uow, payload.person_id, envelope.aggregate_version)
+        if not payload.HasField("person"):  # published before archives carried a snapshot
+            await recipient_store.archive(uow, payload.person_id, envelope.aggregate_version)
+            return
+        snapshot = payload.person
+    if snapshot is not None and await recipient_store.upsert(uow, snapshot,
+                                                             envelope.aggregate_version):
+        # Events waiting for this person wake by the consumer's own release; those waiting for
+        # their household (an event naming only the household) wake here.
+        await pending.release(uow, [f"household:{snapshot.household_id}"])
 
 
-PROJECTED = (rev.PersonRegistered, rev.PersonUpdated, rev.PersonArchived)
+PROJECTED = (rev.PersonRegistered, rev.PersonUpdated, rev.PersonReactivated, rev.PersonArchived)
 
 
-def handlers(n: Notifier) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
-    """One handler per event type that is projected or that a rule names, and the same as batch
-    handlers: a whole poll of events is planned in one transaction (a burst of warnings, or a
-    registry-wide update, costs one commit per poll instead of one per event)."""
+def handlers(n: Notifier) -> dict[str, Handler]:
+    """One handler per event type that is projected or that a rule names."""
     async def plan(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
         await plan_event(n, uow, envelope, payload)
 
+    @applies_snapshots
     async def project_and_plan(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
         await project(envelope, payload, uow)
-        await plan_event(n, uow, envelope, payload)
+        if not envelope.snapshot:
+            await plan_event(n, uow, envelope, payload)
 
     table: dict[str, Handler] = {rule.event_type: plan for rule in n.rules.rules}
     for message in PROJECTED:
         table[message.DESCRIPTOR.full_name] = project_and_plan
-
-    def batch(single: Handler) -> BatchHandler:
-        async def many(items: list[tuple[Envelope, Message]], uow: UnitOfWork) -> None:
-            for envelope, payload in items:
-                await single(envelope, payload, uow)
-        return many
-
-    return table, {event_type: batch(single) for event_type, single in table.items()}
+    return table

@@ -27,7 +27,9 @@ from notification.config import Notifier
 from notification.domain import channels
 from notification.domain.rules import Rule
 from notification.metrics import NOTICES_PLANNED, UNDELIVERABLE
+from runtime import pending
 from runtime.db import UnitOfWork
+from runtime.inputs import is_uuid
 
 log = logging.getLogger("cdsp.notification.planning")
 CHANNEL_NAMES = {channels.PHONE_CALL: "voice", channels.SMS: "sms", channels.APP: "inbox"}
@@ -48,19 +50,36 @@ def _field(payload: Message, name: str) -> object:
 
 
 async def event_persons(uow: UnitOfWork, payload: Message) -> tuple[list[RecipientRow], str]:
-    """The persons an event is about, and the id to file an unreachable resident under."""
+    """The persons an event is about, and the id to file an unreachable resident under. A
+    person (or a household) the projection does not hold yet — the registry's topic lags —
+    holds the event until they arrive (runtime.pending); on the event's last attempt the
+    notices are planned with whom it knows, the others as undeliverable. Archived persons are
+    known and get nothing."""
     person_id = _field(payload, "person_id")
     if isinstance(person_id, str) and person_id:
-        found = await recipient_store.get(uow, person_id)
-        return ([found] if found else []), person_id
+        return await _persons(uow, [person_id]), person_id
     person_ids = _field(payload, "person_ids")
     if person_ids:
         ids = [str(p) for p in person_ids]  # type: ignore[attr-defined]
-        return await recipient_store.get_many(uow, ids), ids[0]
+        return await _persons(uow, ids), ids[0]
     household_id = _field(payload, "household_id")
     if isinstance(household_id, str) and household_id:
-        return await recipient_store.household_members(uow, household_id), household_id
+        members = await recipient_store.household_members(uow, household_id)
+        if not members and is_uuid(household_id) and not await recipient_store.household_known(
+                uow, household_id):
+            pending.wait_for([f"household:{household_id}"])
+        return members, household_id
     return [], ""
+
+
+async def _persons(uow: UnitOfWork, ids: list[str]) -> list[RecipientRow]:
+    valid = [i for i in ids if is_uuid(i)]
+    found = await recipient_store.get_many(uow, valid) if valid else []
+    missing = set(valid) - {p.person_id for p in found}
+    if missing:
+        missing -= await recipient_store.known(uow, sorted(missing))
+        pending.wait_for(pending.person_keys(sorted(missing)))
+    return found
 
 
 def _resident(p: RecipientRow) -> channels.Recipient:
@@ -92,7 +111,7 @@ def targets(kind: str, persons: list[RecipientRow], envelope: Envelope) -> list[
 async def plan_event(n: Notifier, uow: UnitOfWork, envelope: Envelope, payload: Message) -> int:
     """Stores the notices an event calls for; returns how many were new."""
     rules = n.rules.match(envelope.event_type, payload)
-    if not rules:
+    if not rules or envelope.snapshot:  # a re-published state is not news for anyone
         return 0
     persons, about = await event_persons(uow, payload)
     made = 0

@@ -28,9 +28,8 @@ def add_servicers(server: grpc.aio.Server, rt: Runtime) -> list[str]:
 def consumers(rt: Runtime) -> list[EventConsumer]:
     """The volunteer service's visit logs: the needs a visit found are added to the person."""
     s = rt.settings
-    handlers, batch_handlers = visit_need_handlers(_registry(rt))
     return [EventConsumer(rt.db, s.kafka_bootstrap, "registry-visit-needs",
-                          ["cdsp.volunteer.v1"], handlers, batch_handlers=batch_handlers,
+                          ["cdsp.volunteer.v1"], visit_need_handlers(_registry(rt)),
                           partitions=s.topic_partitions, replication=s.topic_replication)]
 
 

@@ -5,9 +5,7 @@ UpdatePerson would (the same rules, a new version, PersonUpdated and PersonNeeds
 It runs in the consumer's unit of work with the inbox row, so an event is applied once; a need
 the person already has is left as it is, so a visit that repeats one changes nothing. A person
 the registry does not know, or whose record is archived, is skipped with a log line that names
-the visit only. The handler also takes a poll's visits in one transaction (a batch handler), so
-the consumer marks the volunteer service's other events — thousands of VisitMissed after a scan
-— in one inbox insert per poll rather than one transaction each.
+the visit only.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from registry.adapters import person_store
 from registry.config import Registry
 from registry.domain import events
 from registry.domain.person import ACTIVE, NEED_CODE, Need, Person
-from runtime.consumer import BatchHandler, Handler
+from runtime.consumer import Handler
 from runtime.db import UnitOfWork
 from runtime.errors import InvalidArgument
 from runtime.inputs import is_uuid
@@ -72,16 +70,12 @@ async def add_visit_needs(reg: Registry, uow: UnitOfWork, person_id: str, codes:
     return added
 
 
-def visit_need_handlers(reg: Registry) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
-    """(handlers, batch handlers) for the consumer of cdsp.volunteer.v1."""
+def visit_need_handlers(reg: Registry) -> dict[str, Handler]:
+    """The handler for the consumer of cdsp.volunteer.v1 (which applies a poll's events in one
+    transaction: thousands of VisitMissed after a scan cost one inbox insert per poll)."""
     async def on_visit(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
         assert isinstance(payload, vev.VisitLogged)
         await add_visit_needs(reg, uow, payload.person_id, list(payload.follow_up_needs),
                               payload.visit_id)
 
-    async def on_visits(items: list[tuple[Envelope, Message]], uow: UnitOfWork) -> None:
-        for envelope, payload in items:
-            await on_visit(envelope, payload, uow)
-
-    name = vev.VisitLogged.DESCRIPTOR.full_name
-    return {name: on_visit}, {name: on_visits}
+    return {vev.VisitLogged.DESCRIPTOR.full_name: on_visit}

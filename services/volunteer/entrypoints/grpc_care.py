@@ -26,7 +26,8 @@ def schedule_to_proto(p: PersonRow, v: Volunteers) -> pb.CareSchedule:
         colour_reason=p.colour_reason, last_visit_at=to_timestamp(p.last_visit_at),
         next_due_at=to_timestamp(p.next_due_at), living_alone=p.living_alone,
         severe=1 <= p.grade <= 2,
-        required_visits_per_week=schedule.visits_per_week(p.colour, v.rules.visit_hours))
+        required_visits_per_week=schedule.visits_per_week(
+            p.colour, v.rules.hours_for(p.living_alone)))
 
 
 def volunteer_to_proto(row: VolunteerRow) -> pb.Volunteer:

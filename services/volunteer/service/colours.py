@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cdsp.events.v1 import volunteer_pb2 as ev
+from runtime import pending
 from runtime.auth import Caller
 from runtime.db import UnitOfWork
 from runtime.errors import Violations
@@ -22,7 +23,8 @@ async def change(v: Volunteers, uow: UnitOfWork, person: PersonRow, colour: int,
                  automatic: bool) -> PersonRow:
     now = datetime.now(UTC)
     due = schedule.after_colour_change(person.next_due_at, person.colour, colour, now,
-                                       person.last_visit_at, v.rules.visit_hours)
+                                       person.last_visit_at,
+                                       v.rules.hours_for(person.living_alone))
     after = await person_store.set_colour(uow, person, colour, reason, automatic, due)
     uow.record(ev.RiskColourChanged(person_id=person.person_id,
                                     colour=colour,  # type: ignore[arg-type]
@@ -60,6 +62,10 @@ async def raise_from_warning(v: Volunteers, uow: UnitOfWork, person_ids: list[st
     colour = schedule.AID_LEVEL_COLOUR.get(level, 0)
     if not colour or not person_ids:
         return 0
+    # A member the registry's topic has not delivered yet: hold the warning until they arrive
+    # (an archived member is known, and left as they are).
+    known = await person_store.known(uow, person_ids)
+    pending.wait_for(pending.person_keys(p for p in person_ids if p not in known))
     changed = 0
     for person in await person_store.get_many(uow, person_ids, lock=True):
         if schedule.raised(person.colour, colour):

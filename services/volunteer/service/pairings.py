@@ -66,7 +66,7 @@ async def propose(v: Volunteers, caller: Caller, person_id: str, limit: int
         found = await pairing_store.candidates(uow, person.person_id,
                                                pairing.ancestors(person.jurisdiction_path))
     needs = pairing.structure(person.living_alone, person.grade, taken)
-    visits = schedule.visits_per_week(person.colour, v.rules.visit_hours)
+    visits = schedule.visits_per_week(person.colour, v.rules.hours_for(person.living_alone))
     return pairing.propose(found, person, needs, taken, visits,
                            limit or DEFAULT_PROPOSALS), needs
 

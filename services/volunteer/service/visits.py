@@ -67,7 +67,7 @@ async def log_visit(v: Volunteers, caller: Caller, new: NewVisit) -> VisitRow:
             await visit_store.add_service_minutes(uow, volunteer_id, visit.duration_minutes)
         row = await visit_store.insert(uow, visit, person, ends)
         due = schedule.next_due(person.colour, visit.visited_at, visit.visited_at,
-                                v.rules.visit_hours)
+                                v.rules.hours_for(person.living_alone))
         await person_store.record_visit(uow, person.person_id, visit.visited_at, due)
         uow.record(ev.VisitLogged(visit_id=row.visit_id, person_id=row.person_id,
                                   volunteer_id=row.volunteer_id, by_phone=row.by_phone,
