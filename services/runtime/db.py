@@ -9,6 +9,7 @@ back, events included, so nothing half-written is left behind.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any
 
@@ -70,31 +71,32 @@ class UnitOfWork:
         self.events: list[OutgoingEvent] = []
 
     async def __aenter__(self) -> UnitOfWork:
-        self._lease = self.db.pool.connection()
-        self.conn: AsyncConnection[TupleRow] = await self._lease.__aenter__()
-        # Pipeline mode: statements whose results nobody reads (the scope below, the outbox
-        # rows, NOTIFY) travel with the next one that is read instead of costing a round trip.
-        self._pipeline = self.conn.pipeline()
-        await self._pipeline.__aenter__()
-        await self.conn.execute(
-            "SELECT set_config('cdsp.scope', %s, true), set_config('cdsp.actor', %s, true)",
-            [self.caller.row_filter, self.caller.subject])
+        # The lease and the pipeline are undone in reverse order when the unit ends, and also
+        # when its set-up fails (a subject psycopg refuses, a cancelled call): __aexit__ does not
+        # run then, and a connection left leased would be lost to the pool for good.
+        async with AsyncExitStack() as held:
+            self.conn: AsyncConnection[TupleRow] = await held.enter_async_context(
+                self.db.pool.connection())
+            # Pipeline mode: statements whose results nobody reads (the scope below, the outbox
+            # rows, NOTIFY) travel with the next one that is read instead of costing a round trip.
+            await held.enter_async_context(self.conn.pipeline())
+            await self.conn.execute(
+                "SELECT set_config('cdsp.scope', %s, true), set_config('cdsp.actor', %s, true)",
+                [self.caller.row_filter, self.caller.subject])
+            self._held = held.pop_all()
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
-            try:
-                if exc is None:
-                    if self.events:
-                        await self._write_outbox()
-                    await self.conn.commit()
-                else:
-                    await self.conn.rollback()
-            finally:
-                await self._pipeline.__aexit__(exc_type, exc, tb)
+            if exc is None:
+                if self.events:
+                    await self._write_outbox()
+                await self.conn.commit()
+            else:
+                await self.conn.rollback()
         finally:
-            await self._lease.__aexit__(exc_type, exc, tb)
+            await self._held.__aexit__(exc_type, exc, tb)
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
                       ) -> AsyncCursor[TupleRow]:

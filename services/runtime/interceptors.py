@@ -1,4 +1,5 @@
-"""Server interceptors: one for every call (request id, metrics, errors), one for the caller.
+"""Server interceptors: one for every call (request id, metrics, errors), one for the caller and
+the request's text.
 
 The error mapping turns runtime.errors exceptions into their status codes, with a
 google.rpc.BadRequest detail for INVALID_ARGUMENT; anything unexpected is INTERNAL with the request
@@ -22,6 +23,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from runtime.auth import TokenCache, set_current_caller
 from runtime.errors import InvalidArgument, ServiceError, Unauthenticated
 from runtime.metrics import GRPC_LATENCY, GRPC_REQUESTS
+from runtime.request_text import Deserializer, decoding, raise_if_refused
 
 log = logging.getLogger("cdsp.grpc")
 request_id: ContextVar[str] = ContextVar("cdsp_request_id", default="")
@@ -30,9 +32,11 @@ UNAUTHENTICATED_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 Behavior = Callable[..., Any]
 
 
-def _wrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, bool], Behavior]
+def _wrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, bool], Behavior],
+          decode: Callable[[Deserializer], Deserializer] | None = None
           ) -> grpc.RpcMethodHandler:
-    """Returns the handler with its behaviour wrapped, whatever its streaming kind."""
+    """Returns the handler with its behaviour wrapped, whatever its streaming kind, and the
+    deserializer of a request that is one message wrapped by `decode`."""
     kinds = (("unary_unary", grpc.unary_unary_rpc_method_handler, False),
              ("unary_stream", grpc.unary_stream_rpc_method_handler, True),
              ("stream_unary", grpc.stream_unary_rpc_method_handler, False),
@@ -40,8 +44,11 @@ def _wrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, bool], Beh
     for attr, factory, streams in kinds:
         behavior = getattr(handler, attr)
         if behavior is not None:
+            deserializer = handler.request_deserializer
+            if decode is not None and deserializer is not None and not handler.request_streaming:
+                deserializer = decode(deserializer)
             return factory(around(behavior, streams),  # type: ignore[operator]
-                           request_deserializer=handler.request_deserializer,
+                           request_deserializer=deserializer,
                            response_serializer=handler.response_serializer)
     return handler
 
@@ -133,7 +140,10 @@ class _Observed:
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Verifies the bearer token and makes the caller available to the handler."""
+    """The gate of every service's own calls (health and reflection pass untouched): verifies the
+    bearer token and makes the caller available to the handler, then refuses a request holding
+    text PostgreSQL could not store (runtime.request_text), before the handler runs. The token
+    comes first: a caller without one learns nothing about what its request holds."""
 
     def __init__(self, secret: str, issuer: str) -> None:
         self.tokens = TokenCache(secret, issuer)
@@ -147,21 +157,22 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return handler
 
         def around(behavior: Behavior, streams: bool) -> Behavior:
-            def authenticate(context: grpc.aio.ServicerContext) -> object:
+            def admit(request: Any, context: grpc.aio.ServicerContext) -> None:
                 header = _metadata(context, "authorization")
                 if not header.lower().startswith("bearer "):
                     raise Unauthenticated("missing bearer token in the authorization metadata")
-                return set_current_caller(self.tokens.verify(header[7:].strip()))
+                set_current_caller(self.tokens.verify(header[7:].strip()))
+                raise_if_refused(request)  # what `decoding` found (a streaming request: nothing)
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                authenticate(context)
+                admit(request, context)
                 return await behavior(request, context)
 
             async def streaming(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                authenticate(context)
+                admit(request, context)
                 async for item in behavior(request, context):
                     yield item
 
             return streaming if streams else unary
 
-        return _wrap(handler, around)
+        return _wrap(handler, around, decoding)

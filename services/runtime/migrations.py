@@ -2,7 +2,9 @@
 
 Each file runs in its own transaction. A file already applied is never run again; if its content
 changed since, applying fails (a migration is history: write a new one instead). An advisory lock
-makes concurrent replicas apply them once.
+makes concurrent replicas apply them once. A file's checksum is taken over its text with newlines
+normalised (`migration_checksum`, the same when applying and when checking), so a checkout with
+CRLF line endings is the same migration as one with LF.
 
 Two ways to run them: a service applies them at start-up (CDSP_MIGRATE_ON_START, the default:
 one role owns the tables and serves), or a deployment's migration step applies them as the
@@ -44,7 +46,7 @@ async def apply_migrations(url: str, sources: list[tuple[str, Path]]) -> list[st
                 for path in sorted(folder.glob("*.sql")):
                     name = f"{prefix}/{path.name}"
                     sql = path.read_text(encoding="utf-8")
-                    checksum = hashlib.sha256(sql.encode()).hexdigest()
+                    checksum = migration_checksum(sql)
                     if name in done:
                         if done[name] != checksum:
                             raise MigrationError(f"migration {name} changed after it was applied")
@@ -60,12 +62,19 @@ async def apply_migrations(url: str, sources: list[tuple[str, Path]]) -> list[st
     return applied
 
 
+def migration_checksum(sql: str) -> str:
+    """What schema_migrations records for a file and what a check compares with, from its text
+    as read_text reads it (universal newlines: CRLF and CR become LF): SHA-256 of that text in
+    UTF-8, which is what every database in use recorded, so their checksums stay valid."""
+    return hashlib.sha256(sql.encode()).hexdigest()
+
+
 def _planned(sources: list[tuple[str, Path]]) -> dict[str, str]:
     """Every migration file's name and checksum, in the order they apply."""
     out: dict[str, str] = {}
     for prefix, folder in sources:
         for path in sorted(folder.glob("*.sql")):
-            out[f"{prefix}/{path.name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+            out[f"{prefix}/{path.name}"] = migration_checksum(path.read_text(encoding="utf-8"))
     return out
 
 
