@@ -115,6 +115,8 @@ def verify_token(token: str, secret: str, issuer: str = "cdsp") -> Caller:
         raise Unauthenticated(f"invalid token: {exc}") from None
     role = claims.get("role")
     scopes = claims.get("jur")
+    if "\x00" in str(claims["sub"]):  # the subject is stored as text (who did what)
+        raise Unauthenticated("invalid token: sub must not contain the NUL character")
     if role not in ROLES:
         raise Unauthenticated("invalid token: unknown role")
     if (not isinstance(scopes, list) or not scopes

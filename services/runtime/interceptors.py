@@ -126,6 +126,9 @@ class _Observed:
                 log.warning("database unavailable: %s", type(exc).__name__,
                             extra={"request_id": request_id.get(), "method": self.method})
                 await self.context.abort(code, "database unavailable; retry later")
+            if isinstance(exc, NotImplementedError):  # a generated base method nobody wrote
+                code = grpc.StatusCode.UNIMPLEMENTED
+                await self.context.abort(code, f"{self.method} is not implemented")
             if isinstance(exc, Exception) and type(exc).__name__ != "AbortError":
                 code = grpc.StatusCode.INTERNAL
                 log.error("unhandled error", exc_info=exc,

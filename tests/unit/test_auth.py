@@ -216,3 +216,10 @@ def test_token_cli_mints_a_token_the_services_accept(capsys: pytest.CaptureFixtu
     assert caller == Caller("admin-7", "street_admin", ("/3505/350502/350502001/",))
     with pytest.raises(SystemExit):
         token_cli.main(["--role", "mayor", "--scope", "/3505/"])
+
+
+def test_a_subject_with_a_nul_is_rejected() -> None:
+    """The subject is written to the database (the actor of every change): text it refuses is
+    an invalid token, not an error deep inside a call."""
+    with pytest.raises(Unauthenticated, match="NUL"):
+        verify_token(signed(sub="w-\x00001"), SECRET)
