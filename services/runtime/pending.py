@@ -61,6 +61,11 @@ def wait_for(keys: Iterable[str]) -> None:
         raise WaitFor(missing)
 
 
+def may_wait() -> bool:
+    """False during an event's last attempt (its wait is over)."""
+    return _waiting_allowed.get()
+
+
 @contextmanager
 def last_attempt() -> Iterator[None]:
     """While active, wait_for never raises: the event's wait is over."""

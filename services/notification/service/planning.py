@@ -49,37 +49,46 @@ def _field(payload: Message, name: str) -> object:
     return getattr(payload, name) if name in payload.DESCRIPTOR.fields_by_name else None
 
 
-async def event_persons(uow: UnitOfWork, payload: Message) -> tuple[list[RecipientRow], str]:
-    """The persons an event is about, and the id to file an unreachable resident under. A
-    person (or a household) the projection does not hold yet — the registry's topic lags —
-    holds the event until they arrive (runtime.pending); on the event's last attempt the
-    notices are planned with whom it knows, the others as undeliverable. Archived persons are
-    known and get nothing."""
+@dataclass(frozen=True)
+class EventPersons:
+    """Whom an event is about, as the recipients projection knows them."""
+
+    found: list[RecipientRow]   # active persons
+    about: str                  # the id to file an unreachable resident under
+    closed: bool = False        # every person it names is archived: nobody left to tell
+
+
+async def event_persons(uow: UnitOfWork, payload: Message) -> EventPersons:
+    """The persons an event is about. A person (or a household) the projection does not hold
+    yet — the registry's topic lags — holds the event until they arrive (runtime.pending); on
+    the event's last attempt the notices are planned with whom it knows, the others as
+    undeliverable. Archived persons are known and get nothing."""
     person_id = _field(payload, "person_id")
     if isinstance(person_id, str) and person_id:
-        return await _persons(uow, [person_id]), person_id
+        return await _persons(uow, [person_id], person_id)
     person_ids = _field(payload, "person_ids")
     if person_ids:
         ids = [str(p) for p in person_ids]  # type: ignore[attr-defined]
-        return await _persons(uow, ids), ids[0]
+        return await _persons(uow, ids, ids[0])
     household_id = _field(payload, "household_id")
     if isinstance(household_id, str) and household_id:
         members = await recipient_store.household_members(uow, household_id)
-        if not members and is_uuid(household_id) and not await recipient_store.household_known(
-                uow, household_id):
+        known = bool(members) or (is_uuid(household_id) and await
+                                  recipient_store.household_known(uow, household_id))
+        if not known and is_uuid(household_id):
             pending.wait_for([f"household:{household_id}"])
-        return members, household_id
-    return [], ""
+        return EventPersons(members, household_id, closed=known and not members)
+    return EventPersons([], "")
 
 
-async def _persons(uow: UnitOfWork, ids: list[str]) -> list[RecipientRow]:
+async def _persons(uow: UnitOfWork, ids: list[str], about: str) -> EventPersons:
     valid = [i for i in ids if is_uuid(i)]
     found = await recipient_store.get_many(uow, valid) if valid else []
     missing = set(valid) - {p.person_id for p in found}
-    if missing:
-        missing -= await recipient_store.known(uow, sorted(missing))
-        pending.wait_for(pending.person_keys(sorted(missing)))
-    return found
+    archived = await recipient_store.known(uow, sorted(missing)) if missing else set()
+    pending.wait_for(pending.person_keys(sorted(missing - archived)))
+    return EventPersons(found, about, closed=not found and bool(archived)
+                        and archived == set(ids))
 
 
 def _resident(p: RecipientRow) -> channels.Recipient:
@@ -113,13 +122,16 @@ async def plan_event(n: Notifier, uow: UnitOfWork, envelope: Envelope, payload: 
     rules = n.rules.match(envelope.event_type, payload)
     if not rules or envelope.snapshot:  # a re-published state is not news for anyone
         return 0
-    persons, about = await event_persons(uow, payload)
+    named = await event_persons(uow, payload)
+    persons, about = named.found, named.about
     made = 0
     for rule in rules:
         fed = rule.feed(payload)
         done: set[tuple[str, str]] = set()
         for kind in rule.recipients:
             found = targets(kind, persons, envelope)
+            if not found and named.closed and kind != "grid_team":
+                continue  # the record is closed (moved out, deceased): nobody to tell
             if not found and kind in ("resident", "liaison"):
                 # No resident means no person is known; a liaison can also be unassigned.
                 reason = ("no person of this event is known to the notification service"
