@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import grpc
 import psycopg
 from google.protobuf.field_mask_pb2 import FieldMask
 
+import devstack
 from cdsp.common.v1 import common_pb2 as common
 from cdsp.events.v1 import registry_pb2 as ev
 from cdsp.registry.v1 import registry_pb2 as pb
-from tests.helpers import Tree, person, resident_id, rpc_error, violations, years_ago
+from registry.config import Registry
+from registry.domain.person import DEFAULT_PRIORITY_GROUPS
+from registry.service.visit_needs import add_visit_needs
+from runtime.auth import SYSTEM
+from runtime.db import Database
+from tests.helpers import (
+    Tree,
+    age_record,
+    baby,
+    person,
+    resident_id,
+    rpc_error,
+    violations,
+    years_ago,
+)
 
 
 def _count(db: psycopg.Connection, scope: str) -> int:
@@ -187,3 +204,43 @@ def test_jurisdiction_tree_rules(tree: Tree) -> None:
         code=tree.city + "-y", name="y", level=pb.JURISDICTION_LEVEL_GRID,
         parent_code=tree.community))
     assert not_admin.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+# ------------------------------------------------------------------ children turning 3
+
+
+async def test_an_uncertified_child_who_turned_three_can_still_be_changed(
+        tree: Tree, registry_db: psycopg.Connection, stack: devstack.Stack) -> None:
+    """The under-3 rule applies when a person becomes uncertified, not to every later update:
+    a child registered uncertified who has turned 3 is updated as usual (by a worker, and by
+    the visit-needs consumer), and can be certified; an adult cannot be made uncertified."""
+    child = baby(tree)
+    age_record(registry_db, child.person_id, years_ago(3, days=10))
+    updated = tree.worker(0).UpdatePerson(pb.UpdatePersonRequest(
+        person=pb.Person(person_id=child.person_id, needs=[pb.Need(code="rehabilitation")]),
+        update_mask=FieldMask(paths=["needs"]), expected_version=1))
+    assert updated.version == 2 and not updated.certified
+
+    db = Database(stack.database_url("registry"), "registry", 1, 2)
+    await db.open()
+    try:
+        registry = Registry(db, DEFAULT_PRIORITY_GROUPS, ZoneInfo("Asia/Shanghai"))
+        async with db.unit_of_work(SYSTEM) as uow:
+            added = await add_visit_needs(registry, uow, child.person_id, ["home_care"], "v-1")
+    finally:
+        await db.close()
+    assert added == ["home_care"]
+
+    certified = tree.worker(0).UpdatePerson(pb.UpdatePersonRequest(
+        person=pb.Person(person_id=child.person_id, certified=True, grade=2),
+        update_mask=FieldMask(paths=["certified", "grade"]), expected_version=3))
+    assert certified.certified and certified.certificate_number.endswith("42")
+    adult = tree.register()
+    exc = rpc_error(tree.admin.UpdatePerson, pb.UpdatePersonRequest(
+        person=pb.Person(person_id=adult.person_id, certified=False),
+        update_mask=FieldMask(paths=["certified", "certificate_number", "grade"]),
+        expected_version=1))
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(exc) == {"certified": "only children under 3 may be registered without "
+                                            "a certificate"}
+    assert tree.admin.GetPerson(pb.GetPersonRequest(person_id=adult.person_id)).version == 1

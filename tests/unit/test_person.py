@@ -184,6 +184,34 @@ def test_only_children_under_three_may_be_uncertified(born: date) -> None:
         assert violation_fields(person) == {"certified"}
 
 
+def test_an_uncertified_child_who_turned_three_can_still_be_changed() -> None:
+    """The under-3 rule holds when a person becomes uncertified, not on every later change: a
+    child registered uncertified who has turned 3 (their certificate is due) stays a valid
+    record that other changes can still reach."""
+    child = uncertified_child(TODAY - timedelta(days=400))
+    child.validate(TODAY, ALLOWED)
+    later = years_before(TODAY, -3)
+    assert violation_fields(child, later) == {"certified"}   # as a new record: refused
+    copy, changed = child.updated({"phone": "13800138001"}, later, ALLOWED)
+    assert changed == ["phone"] and not copy.certified
+    copy, _ = child.updated({"certified": True, "grade": 2}, later, ALLOWED)  # at last
+    assert copy.certified and copy.certificate_number == child.resident_id + "42"
+
+
+def test_becoming_uncertified_is_for_children_under_three_only() -> None:
+    adult = make_person()
+    adult.validate(TODAY, ALLOWED)
+    with pytest.raises(InvalidArgument) as exc:
+        adult.updated({"certified": False, "certificate_number": "", "grade": 0}, TODAY, ALLOWED)
+    assert {v.field for v in exc.value.violations} == {"certified"}
+    baby = uncertified_child(TODAY - timedelta(days=100))
+    baby.validate(TODAY, ALLOWED)
+    certified, _ = baby.updated({"certified": True, "grade": 2}, TODAY, ALLOWED)
+    uncertified, changed = certified.updated({"certified": False, "certificate_number": "",
+                                              "grade": 0}, TODAY, ALLOWED)
+    assert not uncertified.certified and "certified" in changed
+
+
 def test_uncertified_child_may_have_a_grade_but_not_beyond_4() -> None:
     born = TODAY - timedelta(days=100)
     uncertified_child(born, grade=3).validate(TODAY, ALLOWED)
