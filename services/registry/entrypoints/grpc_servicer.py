@@ -128,6 +128,14 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
             request.page_size, request.page_token)
         return pb.ListPersonsResponse(persons=[_person(v) for v in rows], next_page_token=token)
 
+    async def ListCertificationDue(self, request: pb.ListCertificationDueRequest, context: Ctx
+                                   ) -> pb.ListPersonsResponse:
+        rows, token = await queries.list_certification_due(
+            self.reg, current_caller(), request.jurisdiction_path,
+            from_timestamp(request.as_of, request.HasField("as_of")),
+            request.page_size, request.page_token)
+        return pb.ListPersonsResponse(persons=[_person(v) for v in rows], next_page_token=token)
+
     async def AddServiceRecord(self, request: pb.AddServiceRecordRequest, context: Ctx
                                ) -> pb.Person:
         r = request.record
