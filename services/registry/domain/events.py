@@ -64,6 +64,10 @@ def person_archived(person: Person, income: int) -> ev.PersonArchived:
                              person=snapshot(person, income))
 
 
+def person_reactivated(person: Person, income: int) -> ev.PersonReactivated:
+    return ev.PersonReactivated(person=snapshot(person, income))
+
+
 def verification_recorded(person: Person, at: datetime, verifier: str) -> ev.VerificationRecorded:
     event = ev.VerificationRecorded(person_id=person.person_id, verifier_id=verifier)
     event.verified_at.FromDatetime(at)

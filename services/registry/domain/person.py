@@ -156,6 +156,28 @@ class Person:
             raise FailedPrecondition(f"version {expected} is stale: the record is at version "
                                      f"{self.version}; read it again and retry")
 
+    def require_reactivable(self) -> None:
+        if self.status == ACTIVE:
+            raise FailedPrecondition("the person's record is active; only a record archived as "
+                                     "moved out can be reactivated")
+        if self.archive_reason == DECEASED:
+            raise FailedPrecondition("a deceased person's record cannot be reactivated")
+        if self.archive_reason != MOVED_OUT:
+            raise FailedPrecondition("only a record archived as moved out can be reactivated")
+
+    def reactivated(self, household_id: str, jurisdiction_path: str, today: date,
+                    allowed_groups: tuple[str, ...]) -> Person:
+        """A copy of a record archived as moved out, active again in the household the person
+        lives in now, checked with today's rules as an existing record (an uncertified child who
+        turned 3 while away is not refused: their certificate is due). Everything else, the last
+        verification included, is kept; the version is the caller's to advance, as on updates."""
+        self.require_reactivable()
+        candidate = replace(self, household_id=household_id, jurisdiction_path=jurisdiction_path,
+                            status=ACTIVE, archive_reason=0,
+                            priority_groups=list(self.priority_groups), needs=list(self.needs))
+        candidate.validate(today, allowed_groups, was_certified=self.certified)
+        return candidate
+
     def updated(self, changes: dict[str, object], today: date,
                 allowed_groups: tuple[str, ...]) -> tuple[Person, list[str]]:
         """A copy with `changes` applied and validated, and the names of the fields that

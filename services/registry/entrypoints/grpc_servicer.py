@@ -15,7 +15,7 @@ from registry.adapters.person_queries import PersonFilter
 from registry.adapters.person_store import PersonView
 from registry.config import Registry
 from registry.entrypoints import mapping
-from registry.service import households, jurisdictions, persons, queries
+from registry.service import households, jurisdictions, persons, queries, reactivation
 from registry.service.access import FULL_IDENTITY_ROLES
 from runtime.auth import current_caller
 from runtime.timestamps import from_timestamp
@@ -97,6 +97,13 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     async def ArchivePerson(self, request: pb.ArchivePersonRequest, context: Ctx) -> pb.Person:
         view = await persons.archive_person(self.reg, current_caller(), request.person_id,
                                             request.reason, request.expected_version)
+        return _person(view)
+
+    async def ReactivatePerson(self, request: pb.ReactivatePersonRequest, context: Ctx
+                               ) -> pb.Person:
+        view = await reactivation.reactivate_person(
+            self.reg, current_caller(), request.person_id, request.household_id,
+            request.expected_version)
         return _person(view)
 
     async def ListPersons(self, request: pb.ListPersonsRequest, context: Ctx
