@@ -328,7 +328,8 @@ def test_a_resident_who_moved_out_comes_back_to_another_grid(
     assert payload.person.jurisdiction_path == tree.grid_paths[1]
 
 
-def test_reactivation_refusals_change_nothing(tree: Tree) -> None:
+def test_reactivation_refusals_change_nothing(tree: Tree,
+                                             registry_db: psycopg.Connection) -> None:
     moved = _moved_out(tree)
     home = tree.household(0)
 
@@ -373,9 +374,23 @@ def test_reactivation_refusals_change_nothing(tree: Tree) -> None:
     assert again.code() == grpc.StatusCode.ALREADY_EXISTS and "deceased" in again.details()
     assert deceased.resident_id not in again.details()
 
+    # A record that no longer passes today's rules (here a phone number gone bad in storage)
+    # names the field, and stays archived.
+    broken = _moved_out(tree)
+    with registry_db.transaction():
+        registry_db.execute("SELECT set_config('cdsp.scope', '/%', true)")
+        registry_db.execute("UPDATE persons SET phone = '12345' WHERE person_id = %s",
+                            [broken.person_id])
+    invalid = refused(pb.ReactivatePersonRequest(
+        person_id=broken.person_id, household_id=home.household_id,
+        expected_version=broken.version))
+    assert invalid.code() == grpc.StatusCode.INVALID_ARGUMENT and "phone" in violations(invalid)
+
     for record in (moved, deceased):
         unchanged = tree.admin.GetPerson(pb.GetPersonRequest(person_id=record.person_id))
         assert unchanged == record
+    still = tree.admin.GetPerson(pb.GetPersonRequest(person_id=broken.person_id))
+    assert (still.status, still.version) == (pb.PERSON_STATUS_ARCHIVED, broken.version)
     assert tree.admin.GetPerson(pb.GetPersonRequest(person_id=active.person_id)) == active
 
 
