@@ -4,7 +4,10 @@ Starts the stack like `make up` (PostgreSQL :55432, broker :9092, registry :5005
 left running), loads 新华社区 (sample_community.py), then over gRPC: community statistics; a grid
 worker scoped to one grid pages through it, updates a record (field mask, expected_version), is
 refused a stale version, a person of another grid and bad input, records the monthly check; a
-resident moves in and out (archived); overdue checks; the events on the broker; /metrics. Then
+resident moves in and out (archived), comes back to another grid (registering again is refused,
+the same record is reactivated) and moves away again; overdue checks; the children whose
+certificate is due (none now, every sample infant three years on); the events on the broker;
+/metrics. Then
 the aid service (demo_aid.py): a red warning opens a case, relief is granted and a grant above the
 cap refused, an urgent request goes from submission to feedback, a wheelchair is lent and
 returned, the case is resolved, and the aid events are read back. The employment service
@@ -173,6 +176,47 @@ def move_in_and_out(gw: RegistryServiceStub, admin: RegistryServiceStub) -> pb.P
     return archived
 
 
+def come_back(gw2: RegistryServiceStub, archived: pb.Person) -> None:
+    print("\n=== 回迁 The resident comes back, to another grid: the same record, reactivated")
+    household = gw2.ListPersons(pb.ListPersonsRequest(page_size=1)).persons[0].household_id
+    again = pb.Person(name=archived.name, resident_id=archived.resident_id,
+                      category=archived.category, grade=archived.grade, certified=True,
+                      household_id=household, phone=archived.phone,
+                      preferred_channel=archived.preferred_channel,
+                      living_situation=archived.living_situation,
+                      liaison=pb.Liaison(worker_id="gw-02"))
+    expect_error(grpc.StatusCode.ALREADY_EXISTS, lambda: gw2.RegisterPerson(
+        pb.RegisterPersonRequest(person=again)), f"gw-02 registers {who(archived)} again")
+    back = gw2.ReactivatePerson(pb.ReactivatePersonRequest(
+        person_id=archived.person_id, household_id=household, expected_version=archived.version))
+    check(back.status == pb.PERSON_STATUS_ACTIVE and back.grid_code == sample.GRIDS[1]
+          and back.version == archived.version + 1,
+          f"ReactivatePerson by gw-02: {pb.PersonStatus.Name(back.status)} in {back.grid_code}, "
+          f"version {back.version}, history {[r.kind for r in back.service_history]}")
+    gone = gw2.ArchivePerson(pb.ArchivePersonRequest(
+        person_id=back.person_id, reason=ev.ARCHIVE_REASON_MOVED_OUT,
+        expected_version=back.version))
+    check(gone.status == pb.PERSON_STATUS_ARCHIVED,
+          f"moves away again (archived, version {gone.version}): the community keeps its "
+          "active residents")
+
+
+def certification_due(admin: RegistryServiceStub) -> None:
+    print("\n=== 办证提醒 Children without a certificate who have turned 3 (certificate due)")
+    now = admin.ListCertificationDue(pb.ListCertificationDueRequest(
+        jurisdiction_path=sample.COMMUNITY_PATH, page_size=500))
+    as_of = Timestamp()
+    as_of.FromDatetime(datetime(datetime.now(sample.TZ).year + 3, 1, 1, tzinfo=sample.TZ))
+    later = admin.ListCertificationDue(pb.ListCertificationDueRequest(
+        jurisdiction_path=sample.COMMUNITY_PATH, as_of=as_of, page_size=500))
+    print(f"  due now: {len(now.persons)}; as of {local(as_of)}: {len(later.persons)}, e.g. "
+          + ", ".join(f"{who(p)} born {p.birth_date.year}-{p.birth_date.month:02d}-"
+                      f"{p.birth_date.day:02d}" for p in later.persons[:3]))
+    check(len(later.persons) >= sample.INFANTS and not any(p.certified for p in later.persons),
+          f"as of {local(as_of)} every uncertified sample infant ({sample.INFANTS}) is due a "
+          "certificate")
+
+
 def overdue(gw: RegistryServiceStub, grid_total: int) -> None:
     print("\n=== 逐月核查 Overdue monthly verifications (due before the 5th of each month)")
     now = gw.ListOverdueVerifications(pb.ListOverdueVerificationsRequest(page_size=500))
@@ -265,7 +309,11 @@ def main() -> int:
         DEV_TOKEN_SECRET, "gw-01", "grid_worker", [grid_path])))
     updated, grid_total = grid_worker(gw, admin)
     archived = move_in_and_out(gw, admin)
+    come_back(RegistryServiceStub(sync_channel(addr, mint_token(
+        DEV_TOKEN_SECRET, "gw-02", "grid_worker", [sample.GRID_PATHS[sample.GRIDS[1]]]))),
+        archived)
     overdue(gw, grid_total)
+    certification_due(admin)
     events(updated, archived, stack.kafka_bootstrap)
     metrics(f"http://127.0.0.1:{stack.metrics_port('registry')}/metrics")
     notices = demo_notification.setup(stack, s, admin_token)

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import grpc
+import psycopg
 
 from cdsp.common.v1 import common_pb2 as common
 from cdsp.registry.v1 import registry_pb2 as pb
@@ -126,3 +127,24 @@ def person(household_id: str, **fields: Any) -> pb.Person:
     }
     values.update(fields)
     return pb.Person(**values)
+
+
+def age_record(db: psycopg.Connection, person_id: str, born: date) -> str:
+    """Time passing for one record: it gets the birth date `born`, with a resident ID to match,
+    as if the person had been registered that much earlier (the service reads "today" from the
+    clock, so the person moves instead). Returns the new resident ID."""
+    number = resident_id(born)
+    with db.transaction():
+        db.execute("SELECT set_config('cdsp.scope', '/%', true)")
+        db.execute("UPDATE persons SET resident_id = %s, birth_date = %s WHERE person_id = %s",
+                   [number, born, person_id])
+    return number
+
+
+def baby(tree: Tree, household: pb.Household | None = None, born: date | None = None,
+         **fields: Any) -> pb.Person:
+    """An uncertified child (under 3 when registered) with a guardian."""
+    return tree.register(household, resident_id=resident_id(born or years_ago(1)),
+                         certified=False, grade=0, phone="",
+                         guardian=pb.Guardian(name="母亲", phone="13700001111", relation="母亲"),
+                         **fields)

@@ -1,15 +1,33 @@
-"""Lists with filters and cursor pages, overdue verifications, statistics."""
+"""Lists with filters and cursor pages, overdue verifications, certificates due, statistics."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
+import psycopg
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cdsp.common.v1 import common_pb2 as common
+from cdsp.events.v1 import registry_pb2 as ev
 from cdsp.registry.v1 import registry_pb2 as pb
-from tests.helpers import Tree, resident_id, rpc_error, violations, years_ago
+from registry.domain.resident_id import birthday, born_by
+from tests.helpers import (
+    Tree,
+    age_record,
+    baby,
+    resident_id,
+    rpc_error,
+    stub,
+    token,
+    violations,
+    years_ago,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")  # the service's local time zone (CDSP_LOCAL_TZ's default)
 
 
 def test_cursor_pages_cover_everything_once(tree: Tree) -> None:
@@ -101,3 +119,66 @@ def test_statistics(tree: Tree) -> None:
     assert {c.key: c.count for c in stats.by_grade} == {"0": 1, "1": 2, "2": 1}
     groups = {c.key: c.count for c in stats.by_priority_group}
     assert groups["multiple_disabilities"] == 1 and groups["disabled_children"] == 1
+
+
+def _at(moment: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(moment)
+    return ts
+
+
+def test_certification_due(tree: Tree, registry_db: psycopg.Connection) -> None:
+    """Active children without a certificate who are 3 or older on the local date of as_of."""
+    today = datetime.now(TZ).date()
+    grown = baby(tree)
+    age_record(registry_db, grown.person_id, born_by(today, 3) - timedelta(days=40))
+    soon_born = born_by(today, 3) + timedelta(days=10)
+    soon = baby(tree, born=soon_born)
+    elsewhere = baby(tree, tree.household(1))
+    age_record(registry_db, elsewhere.person_id, born_by(today, 3))  # 3 today
+    tree.register()  # a certified adult is never listed
+
+    def due(stub: Any = None, **request: Any) -> list[str]:
+        reply = (stub or tree.admin).ListCertificationDue(pb.ListCertificationDueRequest(
+            **{"jurisdiction_path": tree.city_path, **request}))
+        return [p.person_id for p in reply.persons]
+
+    assert set(due()) == {grown.person_id, elsewhere.person_id}
+    assert due(tree.worker(0), jurisdiction_path="") == [grown.person_id]
+    assert due(jurisdiction_path=tree.grid_paths[1]) == [elsewhere.person_id]
+    third = datetime.combine(birthday(soon_born, 3), time(0), TZ)  # 00:00 local time
+    assert soon.person_id in due(as_of=_at(third))
+    assert soon.person_id not in due(as_of=_at(third - timedelta(seconds=1)))
+
+    first = tree.admin.ListCertificationDue(pb.ListCertificationDueRequest(
+        jurisdiction_path=tree.city_path, page_size=1))
+    second = tree.admin.ListCertificationDue(pb.ListCertificationDueRequest(
+        jurisdiction_path=tree.city_path, page_size=1, page_token=first.next_page_token))
+    assert {first.persons[0].person_id, second.persons[0].person_id} == set(due())
+    assert second.next_page_token == ""
+    doctor = stub(tree.addr, token("family_doctor", [tree.city_path]))
+    masked = doctor.ListCertificationDue(pb.ListCertificationDueRequest()).persons
+    assert masked and all(p.resident_id[6:17] == "*" * 11 for p in masked)
+
+    for request, code, field in (
+            ({"jurisdiction_path": "bad"}, grpc.StatusCode.INVALID_ARGUMENT,
+             "jurisdiction_path"),
+            ({"page_size": 501}, grpc.StatusCode.INVALID_ARGUMENT, "page_size"),
+            ({"page_token": "%%%"}, grpc.StatusCode.INVALID_ARGUMENT, "page_token")):
+        exc = rpc_error(tree.admin.ListCertificationDue,
+                        pb.ListCertificationDueRequest(**request))
+        assert exc.code() == code and field in violations(exc)
+    outside = rpc_error(tree.worker(0).ListCertificationDue, pb.ListCertificationDueRequest(
+        jurisdiction_path=tree.grid_paths[1]))
+    assert outside.code() == grpc.StatusCode.PERMISSION_DENIED
+    volunteer = stub(tree.addr, token("volunteer", [tree.city_path]))
+    assert rpc_error(volunteer.ListCertificationDue, pb.ListCertificationDueRequest(
+        )).code() == grpc.StatusCode.PERMISSION_DENIED
+
+    # Becoming certified ends it; so does an archive.
+    tree.admin.UpdatePerson(pb.UpdatePersonRequest(
+        person=pb.Person(person_id=grown.person_id, certified=True, grade=3),
+        update_mask=FieldMask(paths=["certified", "grade"]), expected_version=1))
+    tree.admin.ArchivePerson(pb.ArchivePersonRequest(
+        person_id=elsewhere.person_id, reason=ev.ARCHIVE_REASON_MOVED_OUT, expected_version=1))
+    assert due() == []

@@ -4,14 +4,26 @@ the guardian and the grid team, retries, duplicates, restarts and undeliverable 
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+
 import devstack
 from cdsp.aid.v1 import aid_pb2 as apb
 from cdsp.common.v1 import common_pb2 as common
 from cdsp.events.v1 import aid_pb2 as ev
 from cdsp.notification.v1 import notification_pb2 as pb
 from cdsp.registry.v1 import registry_pb2 as rpb
+from registry.config import Registry
+from registry.domain.person import DEFAULT_PRIORITY_GROUPS
+from registry.domain.resident_id import born_by
+from registry.service.reminders import scan_certification_due, scan_verifications
+from runtime.auth import Caller
+from runtime.db import Database
 from tests.aid_helpers import aid_admin, wait_projected
-from tests.helpers import Tree
+from tests.helpers import Tree, age_record, baby
 from tests.notification_helpers import (
     Endpoints,
     NotificationDb,
@@ -76,3 +88,63 @@ def test_a_red_warning_from_aid_reaches_the_guardian_the_grid_team_and_the_resid
     assert request.signature_valid(hook.signing_secret)
     assert request.json["recipient_kind"] == "grid_team"
     assert request.json["event_type"] == "cdsp.events.v1.WarningRaised"
+
+
+async def test_the_registry_s_reminders_reach_the_liaison_and_the_grid_team(
+        tree: Tree, notification: str, notify_db: NotificationDb, stack: devstack.Stack,
+        registry_db: psycopg.Connection) -> None:
+    """VerificationDue, VerificationOverdue and CertificationDue: events the notification
+    service does not project but plans, in its registry consumer group, from its rules."""
+    liaison = f"liaison-{uuid.uuid4().hex[:8]}"
+    household = tree.household()
+    adult = tree.register(household, name="李建国",
+                          liaison=rpb.Liaison(worker_id=liaison, name="联系员"))
+    child = baby(tree, household, name="陈小雨",
+                 liaison=rpb.Liaison(worker_id=liaison, name="联系员"))
+    notify_db.wait_recipients([adult.person_id, child.person_id])
+    db = Database(stack.database_url("registry"), "registry", 1, 2)
+    await db.open()
+    try:
+        registry = Registry(db, DEFAULT_PRIORITY_GROUPS, ZoneInfo("Asia/Shanghai"))
+        age_record(registry_db, child.person_id, born_by(registry.today(), 3))
+        scope = Caller(subject="system", role="service", scopes=(tree.city_path,))
+        now = datetime.now(registry.tz)
+        sixth = datetime(now.year + now.month // 12, now.month % 12 + 1, 6, 9, tzinfo=registry.tz)
+        assert await scan_verifications(registry, sixth, scope) == {"due": 2, "overdue": 2}
+        assert await scan_certification_due(registry, scope=scope) == 1
+    finally:
+        await db.close()
+
+    api = notify_admin(tree, notification)
+    wanted = {("cdsp.events.v1.VerificationDue", "李建国"), ("cdsp.events.v1.VerificationDue",
+                                                          "陈小雨"),
+              ("cdsp.events.v1.VerificationOverdue", "李建国"),
+              ("cdsp.events.v1.VerificationOverdue", "陈小雨"),
+              ("cdsp.events.v1.CertificationDue", "陈小雨")}
+
+    def inbox(recipient: str) -> list[pb.Notice]:
+        return list(api.ListInbox(pb.ListInboxRequest(recipient_id=recipient,
+                                                      page_size=50)).notices)
+
+    def about(notice: pb.Notice) -> tuple[str, str]:
+        return notice.source_event_type, "李建国" if "李建国" in notice.body else "陈小雨"
+
+    notices = wait_until(lambda: (found := inbox(liaison)) and len(found) >= 5 and found,
+                         "the liaison's inbox has the five reminders")
+    assert {about(n) for n in notices} == wanted and len(notices) == 5
+    assert all(n.recipient_kind == "liaison" and n.urgency == pb.NOTICE_URGENCY_NORMAL
+               for n in notices)
+    month = f"{sixth:%Y-%m}"
+    due = next(n for n in notices if about(n) == ("cdsp.events.v1.VerificationDue", "李建国"))
+    assert due.template == "record_check_due" and month in due.body
+    assert f"{sixth:%Y-%m}-05 00:00" in due.body
+    certificate = next(n for n in notices if n.source_event_type.endswith("CertificationDue"))
+    assert certificate.title == "该申请残疾人证了" and "陈小雨已满3周岁" in certificate.body
+    settled = notify_db.settled(certificate.source_event_id)
+    assert {(kind, channel, status) for kind, _, channel, status, _, _ in settled} >= {
+        ("liaison", "inbox", INBOX_DELIVERED), ("grid_team", "inbox", INBOX_DELIVERED)}
+
+    team = wait_until(lambda: (found := inbox(tree.grid_paths[0])) and len(found) >= 3 and found,
+                      "the grid team's inbox has the overdue checks and the certificate")
+    assert sorted(n.source_event_type.rsplit(".", 1)[1] for n in team) == [
+        "CertificationDue", "VerificationOverdue", "VerificationOverdue"]

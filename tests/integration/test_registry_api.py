@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
 import grpc
 import psycopg
 from google.protobuf.field_mask_pb2 import FieldMask
 
+import devstack
 from cdsp.common.v1 import common_pb2 as common
 from cdsp.events.v1 import registry_pb2 as ev
 from cdsp.registry.v1 import registry_pb2 as pb
-from tests.helpers import Tree, person, resident_id, rpc_error, violations, years_ago
+from registry.config import Registry
+from registry.domain.person import DEFAULT_PRIORITY_GROUPS
+from registry.service.visit_needs import add_visit_needs
+from runtime.auth import SYSTEM
+from runtime.db import Database
+from runtime.events import unpack_payload
+from runtime.logs import mask_resident_id
+from tests.events import TopicReader
+from tests.helpers import (
+    Tree,
+    age_record,
+    baby,
+    person,
+    resident_id,
+    rpc_error,
+    stub,
+    token,
+    violations,
+    years_ago,
+)
 
 
 def _count(db: psycopg.Connection, scope: str) -> int:
@@ -187,3 +211,198 @@ def test_jurisdiction_tree_rules(tree: Tree) -> None:
         code=tree.city + "-y", name="y", level=pb.JURISDICTION_LEVEL_GRID,
         parent_code=tree.community))
     assert not_admin.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+# ------------------------------------------------------------------ children turning 3
+
+
+async def test_an_uncertified_child_who_turned_three_can_still_be_changed(
+        tree: Tree, registry_db: psycopg.Connection, stack: devstack.Stack) -> None:
+    """The under-3 rule applies when a person becomes uncertified, not to every later update:
+    a child registered uncertified who has turned 3 is updated as usual (by a worker, and by
+    the visit-needs consumer), and can be certified; an adult cannot be made uncertified."""
+    child = baby(tree)
+    age_record(registry_db, child.person_id, years_ago(3, days=10))
+    updated = tree.worker(0).UpdatePerson(pb.UpdatePersonRequest(
+        person=pb.Person(person_id=child.person_id, needs=[pb.Need(code="rehabilitation")]),
+        update_mask=FieldMask(paths=["needs"]), expected_version=1))
+    assert updated.version == 2 and not updated.certified
+
+    db = Database(stack.database_url("registry"), "registry", 1, 2)
+    await db.open()
+    try:
+        registry = Registry(db, DEFAULT_PRIORITY_GROUPS, ZoneInfo("Asia/Shanghai"))
+        async with db.unit_of_work(SYSTEM) as uow:
+            added = await add_visit_needs(registry, uow, child.person_id, ["home_care"], "v-1")
+    finally:
+        await db.close()
+    assert added == ["home_care"]
+
+    certified = tree.worker(0).UpdatePerson(pb.UpdatePersonRequest(
+        person=pb.Person(person_id=child.person_id, certified=True, grade=2),
+        update_mask=FieldMask(paths=["certified", "grade"]), expected_version=3))
+    assert certified.certified and certified.certificate_number.endswith("42")
+    adult = tree.register()
+    exc = rpc_error(tree.admin.UpdatePerson, pb.UpdatePersonRequest(
+        person=pb.Person(person_id=adult.person_id, certified=False),
+        update_mask=FieldMask(paths=["certified", "certificate_number", "grade"]),
+        expected_version=1))
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(exc) == {"certified": "only children under 3 may be registered without "
+                                            "a certificate"}
+    assert tree.admin.GetPerson(pb.GetPersonRequest(person_id=adult.person_id)).version == 1
+
+
+# ------------------------------------------------------------------ reactivation
+
+
+def _moved_out(tree: Tree, **fields: Any) -> pb.Person:
+    p = tree.register(**fields)
+    return tree.admin.ArchivePerson(pb.ArchivePersonRequest(
+        person_id=p.person_id, reason=ev.ARCHIVE_REASON_MOVED_OUT, expected_version=p.version))
+
+
+def test_a_resident_who_moved_out_comes_back_to_another_grid(
+        tree: Tree, stack: devstack.Stack, registry_db: psycopg.Connection) -> None:
+    gw0, gw1 = tree.worker(0), tree.worker(1)
+    first = tree.register()
+    gw0.AddServiceRecord(pb.AddServiceRecordRequest(person_id=first.person_id, record=pb.
+                                                    ServiceRecord(kind="rehabilitation")))
+    verified = gw0.RecordVerification(pb.RecordVerificationRequest(person_id=first.person_id))
+    archived = gw0.ArchivePerson(pb.ArchivePersonRequest(
+        person_id=first.person_id, reason=ev.ARCHIVE_REASON_MOVED_OUT, expected_version=2))
+
+    # Registering the resident ID again names the archived record to reactivate.
+    again = rpc_error(gw1.RegisterPerson, pb.RegisterPersonRequest(person=person(
+        tree.household(1).household_id, resident_id=first.resident_id)))
+    assert again.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert first.person_id in again.details() and "archived as moved out" in again.details()
+    assert "can be reactivated" in again.details()
+    assert first.resident_id not in again.details()
+    assert mask_resident_id(first.resident_id) in again.details()
+    assert rpc_error(gw1.GetPerson, pb.GetPersonRequest(
+        person_id=first.person_id)).code() == grpc.StatusCode.PERMISSION_DENIED
+
+    home = tree.household(1, income_fen=180_000)
+    back = gw1.ReactivatePerson(pb.ReactivatePersonRequest(
+        person_id=first.person_id, household_id=home.household_id,
+        expected_version=archived.version))
+    assert (back.status, back.archive_reason, back.version) == (
+        pb.PERSON_STATUS_ACTIVE, ev.ARCHIVE_REASON_UNSPECIFIED, archived.version + 1)
+    assert (back.household_id, back.jurisdiction_path, back.grid_code) == (
+        home.household_id, tree.grid_paths[1], tree.grids[1])
+    assert back.household_monthly_income_fen == 180_000
+    assert back.last_verified_at == verified.last_verified_at      # the history is kept
+    assert [r.kind for r in back.service_history] == [
+        "reactivated", "verification", "rehabilitation"]               # and visible to the new grid
+    assert (back.name, back.resident_id, back.needs) == (first.name, first.resident_id,
+                                                          first.needs)
+    assert rpc_error(gw0.GetPerson, pb.GetPersonRequest(
+        person_id=first.person_id)).code() == grpc.StatusCode.PERMISSION_DENIED
+    listed = gw1.ListPersons(pb.ListPersonsRequest())
+    assert first.person_id in {p.person_id for p in listed.persons}
+    assert gw1.GetHousehold(pb.GetHouseholdRequest(
+        household_id=home.household_id)).member_ids == [first.person_id]
+    with registry_db.transaction():
+        registry_db.execute("SELECT set_config('cdsp.scope', '/%', true)")
+        row = registry_db.execute(
+            "SELECT archived_at, (SELECT array_agg(DISTINCT jurisdiction_path) FROM "
+            "service_records WHERE person_id = %s) FROM persons WHERE person_id = %s",
+            [first.person_id, first.person_id]).fetchone()
+    assert row == (None, [tree.grid_paths[1]])
+
+    reader = TopicReader(stack.kafka_bootstrap, "cdsp.registry.v1")
+    try:
+        found = reader.wait_for(lambda envs: any(
+            e.event_type == "cdsp.events.v1.PersonReactivated" for e in envs),
+            key=first.person_id)
+    finally:
+        reader.close()
+    event = found[-1]
+    assert (event.aggregate_version, event.jurisdiction_path) == (back.version,
+                                                                 tree.grid_paths[1])
+    payload = unpack_payload(event)
+    assert isinstance(payload, ev.PersonReactivated)
+    assert not payload.person.archived and payload.person.household_id == home.household_id
+    assert payload.person.household_monthly_income_fen == 180_000
+    assert payload.person.jurisdiction_path == tree.grid_paths[1]
+
+
+def test_reactivation_refusals_change_nothing(tree: Tree,
+                                             registry_db: psycopg.Connection) -> None:
+    moved = _moved_out(tree)
+    home = tree.household(0)
+
+    def refused(request: pb.ReactivatePersonRequest, stub: Any = None) -> grpc.RpcError:
+        return rpc_error((stub or tree.admin).ReactivatePerson, request)
+
+    malformed = refused(pb.ReactivatePersonRequest(person_id="nope", household_id="nope"))
+    assert malformed.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(malformed)) == {"person_id", "household_id"}
+    outside = refused(pb.ReactivatePersonRequest(
+        person_id=moved.person_id, household_id=tree.household(1).household_id,
+        expected_version=moved.version), tree.worker(0))
+    assert outside.code() == grpc.StatusCode.PERMISSION_DENIED
+    nowhere = refused(pb.ReactivatePersonRequest(
+        person_id=moved.person_id, household_id=str(uuid.uuid4()),
+        expected_version=moved.version))
+    assert nowhere.code() == grpc.StatusCode.NOT_FOUND
+    nobody = refused(pb.ReactivatePersonRequest(
+        person_id=str(uuid.uuid4()), household_id=home.household_id, expected_version=1))
+    assert nobody.code() == grpc.StatusCode.NOT_FOUND
+    stale = refused(pb.ReactivatePersonRequest(
+        person_id=moved.person_id, household_id=home.household_id, expected_version=1))
+    assert stale.code() == grpc.StatusCode.FAILED_PRECONDITION and "stale" in stale.details()
+    doctor = stub(tree.addr, token("family_doctor", [tree.city_path]))
+    assert refused(pb.ReactivatePersonRequest(
+        person_id=moved.person_id, household_id=home.household_id,
+        expected_version=moved.version), doctor).code() == grpc.StatusCode.PERMISSION_DENIED
+    active = tree.register()
+    not_archived = refused(pb.ReactivatePersonRequest(
+        person_id=active.person_id, household_id=home.household_id, expected_version=1))
+    assert not_archived.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "active" in not_archived.details()
+    deceased = tree.admin.ArchivePerson(pb.ArchivePersonRequest(
+        person_id=tree.register().person_id, reason=ev.ARCHIVE_REASON_DECEASED,
+        expected_version=1))
+    dead = refused(pb.ReactivatePersonRequest(
+        person_id=deceased.person_id, household_id=home.household_id, expected_version=2))
+    assert dead.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert dead.details() == "a deceased person's record cannot be reactivated"
+    again = rpc_error(tree.admin.RegisterPerson, pb.RegisterPersonRequest(person=person(
+        home.household_id, resident_id=deceased.resident_id)))
+    assert again.code() == grpc.StatusCode.ALREADY_EXISTS and "deceased" in again.details()
+    assert deceased.resident_id not in again.details()
+
+    # A record that no longer passes today's rules (here a phone number gone bad in storage)
+    # names the field, and stays archived.
+    broken = _moved_out(tree)
+    with registry_db.transaction():
+        registry_db.execute("SELECT set_config('cdsp.scope', '/%', true)")
+        registry_db.execute("UPDATE persons SET phone = '12345' WHERE person_id = %s",
+                            [broken.person_id])
+    invalid = refused(pb.ReactivatePersonRequest(
+        person_id=broken.person_id, household_id=home.household_id,
+        expected_version=broken.version))
+    assert invalid.code() == grpc.StatusCode.INVALID_ARGUMENT and "phone" in violations(invalid)
+
+    for record in (moved, deceased):
+        unchanged = tree.admin.GetPerson(pb.GetPersonRequest(person_id=record.person_id))
+        assert unchanged == record
+    still = tree.admin.GetPerson(pb.GetPersonRequest(person_id=broken.person_id))
+    assert (still.status, still.version) == (pb.PERSON_STATUS_ARCHIVED, broken.version)
+    assert tree.admin.GetPerson(pb.GetPersonRequest(person_id=active.person_id)) == active
+
+
+def test_a_returning_uncertified_child_now_three_is_reactivated_and_due_a_certificate(
+        tree: Tree, registry_db: psycopg.Connection) -> None:
+    child = baby(tree)
+    archived = tree.admin.ArchivePerson(pb.ArchivePersonRequest(
+        person_id=child.person_id, reason=ev.ARCHIVE_REASON_MOVED_OUT, expected_version=1))
+    age_record(registry_db, child.person_id, years_ago(3, days=40))
+    back = tree.worker(1).ReactivatePerson(pb.ReactivatePersonRequest(
+        person_id=child.person_id, household_id=tree.household(1).household_id,
+        expected_version=archived.version))
+    assert back.status == pb.PERSON_STATUS_ACTIVE and not back.certified
+    due = tree.worker(1).ListCertificationDue(pb.ListCertificationDueRequest())
+    assert [p.person_id for p in due.persons] == [child.person_id]

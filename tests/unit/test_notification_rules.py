@@ -79,7 +79,10 @@ def test_an_unspecified_level_produces_nothing() -> None:
      (aid_pb2.ReliefDecided(granted=True, amount_fen=50_000), {"resident"}, "normal"),
      (aid_pb2.ReliefDecided(granted=False), {"resident"}, "normal"),
      (aid_pb2.KitLowOnStock(item="轮椅", available=1), {"grid_team"}, "normal"),
-     (aid_pb2.SickbedVisitOverdue(person_id="p1"), {"liaison", "grid_team"}, "normal")],
+     (aid_pb2.SickbedVisitOverdue(person_id="p1"), {"liaison", "grid_team"}, "normal"),
+     (registry_pb2.VerificationDue(person_id="p1", month="2026-12"), {"liaison"}, "normal"),
+     (registry_pb2.VerificationOverdue(person_id="p1"), {"liaison", "grid_team"}, "normal"),
+     (registry_pb2.CertificationDue(person_id="p1"), {"liaison", "grid_team"}, "normal")],
 )
 def test_each_event_reaches_whom_it_should(payload: object, recipients: set[str],
                                            urgency: str) -> None:
@@ -115,6 +118,17 @@ def test_every_packaged_rule_renders_its_template_from_payload_and_context() -> 
 
 
 # --- payload values as text ----------------------------------------------------------------------
+def test_a_record_check_reminder_names_the_person_the_month_and_the_5th_local_time() -> None:
+    overdue = registry_pb2.VerificationOverdue(person_id="p1", month="2026-12")
+    overdue.due_by.seconds = 1_796_400_000  # 2026-12-04 16:00 UTC: the 5th, 00:00 in Shanghai
+    [rule] = match(overdue.DESCRIPTOR.full_name, overdue)
+    fed = rule.feed(overdue)
+    assert fed == {"month": "2026-12", "due": "2026-12-05 00:00"}
+    assert rule.context == {"person"}
+    text = render(rule.template, fed | {"person": "王小明"}, "zh-CN")
+    assert "王小明" in text.body and "2026-12" in text.body and "2026-12-05 00:00" in text.body
+
+
 def test_feed_turns_payload_values_into_text() -> None:
     dispatched = aid_pb2.RequestDispatched(team="网格一队")
     dispatched.arrival_due_at.seconds = 1_714_545_000  # 2024-05-01 06:30 UTC

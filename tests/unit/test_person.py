@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 
 from registry.domain.contact import Guardian, Liaison
 from registry.domain.person import (
+    ACTIVE,
     ALONE,
     ARCHIVED,
+    DECEASED,
     DEFAULT_PRIORITY_GROUPS,
     DISABLED_CHILDREN,
     ELDERLY_LIVING_ALONE,
     IN_INSTITUTION,
+    MOVED_OUT,
     MULTIPLE_DISABILITIES,
     WITH_FAMILY,
     Need,
@@ -182,6 +185,34 @@ def test_only_children_under_three_may_be_uncertified(born: date) -> None:
         person.validate(TODAY, ALLOWED)
     else:
         assert violation_fields(person) == {"certified"}
+
+
+def test_an_uncertified_child_who_turned_three_can_still_be_changed() -> None:
+    """The under-3 rule holds when a person becomes uncertified, not on every later change: a
+    child registered uncertified who has turned 3 (their certificate is due) stays a valid
+    record that other changes can still reach."""
+    child = uncertified_child(TODAY - timedelta(days=400))
+    child.validate(TODAY, ALLOWED)
+    later = years_before(TODAY, -3)
+    assert violation_fields(child, later) == {"certified"}   # as a new record: refused
+    copy, changed = child.updated({"phone": "13800138001"}, later, ALLOWED)
+    assert changed == ["phone"] and not copy.certified
+    copy, _ = child.updated({"certified": True, "grade": 2}, later, ALLOWED)  # at last
+    assert copy.certified and copy.certificate_number == child.resident_id + "42"
+
+
+def test_becoming_uncertified_is_for_children_under_three_only() -> None:
+    adult = make_person()
+    adult.validate(TODAY, ALLOWED)
+    with pytest.raises(InvalidArgument) as exc:
+        adult.updated({"certified": False, "certificate_number": "", "grade": 0}, TODAY, ALLOWED)
+    assert {v.field for v in exc.value.violations} == {"certified"}
+    baby = uncertified_child(TODAY - timedelta(days=100))
+    baby.validate(TODAY, ALLOWED)
+    certified, _ = baby.updated({"certified": True, "grade": 2}, TODAY, ALLOWED)
+    uncertified, changed = certified.updated({"certified": False, "certificate_number": "",
+                                              "grade": 0}, TODAY, ALLOWED)
+    assert not uncertified.certified and "certified" in changed
 
 
 def test_uncertified_child_may_have_a_grade_but_not_beyond_4() -> None:
@@ -437,6 +468,33 @@ def test_require_version() -> None:
     person.require_version(3)
     with pytest.raises(FailedPrecondition, match="version 2 is stale"):
         person.require_version(2)
+
+
+def test_only_a_record_archived_as_moved_out_is_reactivated() -> None:
+    with pytest.raises(FailedPrecondition, match="record is active"):
+        validated().reactivated("h2", "/3505/g2/", TODAY, ALLOWED)
+    with pytest.raises(FailedPrecondition, match="deceased"):
+        validated(status=ARCHIVED, archive_reason=DECEASED).reactivated("h2", "/3505/g2/",
+                                                                        TODAY, ALLOWED)
+    moved = validated(status=ARCHIVED, archive_reason=MOVED_OUT, version=4)
+    back = moved.reactivated("h2", "/3505/g2/", TODAY, ALLOWED)
+    assert (back.status, back.archive_reason, back.household_id, back.jurisdiction_path) == (
+        ACTIVE, 0, "h2", "/3505/g2/")
+    assert back.version == 4 and back.needs == moved.needs  # the caller advances the version
+    assert (moved.status, moved.household_id) == (ARCHIVED, "0d6f9b52-8d7e-4b1b-9f0e-5c6f7a8b9c0d")
+
+
+def test_a_returning_uncertified_child_now_three_is_reactivated_with_todays_rules() -> None:
+    child = uncertified_child(TODAY - timedelta(days=400), status=ARCHIVED,
+                              archive_reason=MOVED_OUT)
+    child.validate(TODAY, ALLOWED)
+    later = years_before(TODAY, -3)
+    back = child.reactivated("h2", "/3505/g2/", later, ALLOWED)
+    assert back.status == ACTIVE and not back.certified
+    grown = make_person(status=ARCHIVED, archive_reason=MOVED_OUT, phone="",
+                        preferred_channel=SMS)   # a rule of today the record fails
+    with pytest.raises(InvalidArgument):
+        grown.reactivated("h2", "/3505/g2/", TODAY, ALLOWED)
 
 
 def test_require_active() -> None:

@@ -13,6 +13,9 @@ from registry.domain.resident_id import (
     MALE,
     InvalidNumber,
     ResidentId,
+    age_on,
+    birthday,
+    born_by,
     certificate_number,
     check_certificate,
     check_char,
@@ -222,6 +225,24 @@ def test_age_grows_by_one_on_each_birthday(number: str, years: int) -> None:
     birthday = born.replace(year=born.year + years)
     assert rid.age_on(birthday) == years
     assert rid.age_on(birthday - timedelta(days=1)) == years - 1
+
+
+def test_birthdays_and_latest_birth_dates_of_a_leap_day() -> None:
+    assert birthday(date(2024, 2, 29), 3) == date(2027, 3, 1)
+    assert birthday(date(2024, 2, 29), 4) == date(2028, 2, 29)
+    assert born_by(date(2027, 2, 28), 3) == date(2024, 2, 28)   # 29 Feb 2024 is 2 that day
+    assert born_by(date(2027, 3, 1), 3) == date(2024, 3, 1)
+    assert born_by(date(2028, 2, 29), 3) == date(2025, 2, 28)
+
+
+@PROPERTY
+@given(born=st.dates(date(1900, 1, 1), date(2090, 12, 31)),
+       day=st.dates(date(1900, 1, 1), date(2100, 12, 31)), age=st.integers(0, 10))
+def test_birthday_and_born_by_agree_with_age_on(born: date, day: date, age: int) -> None:
+    """Someone is at least `age` on `day` exactly when born by born_by(day, age), and exactly
+    from birthday(born, age) on."""
+    assert (age_on(born, day) >= age) == (born <= born_by(day, age))
+    assert (age_on(born, day) >= age) == (day >= birthday(born, age))
 
 
 # ------------------------------------------------------------------ certificates

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.domain.verification import verified_since_cutoff
+from registry.domain.verification import check_month, verified_since_cutoff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -71,3 +71,25 @@ def test_cutoff_is_a_local_first_of_month_at_most_two_months_back(now: datetime)
     assert (back.day, back.hour, back.minute, back.second, back.microsecond) == (1, 0, 0, 0, 0)
     months_back = (here.year * 12 + here.month) - (back.year * 12 + back.month)
     assert months_back == (1 if here.day < 5 else 0)
+
+
+def test_a_months_check_opens_on_the_1st_and_is_due_by_the_5th_local_time() -> None:
+    # 20:00 UTC on 31 May is already 1 June in Shanghai.
+    month = check_month(utc(2024, 5, 31, 20, 0), SHANGHAI)
+    assert (month.first.isoformat(), month.label) == ("2024-06-01", "2024-06")
+    assert month.opens_at == utc(2024, 5, 31, 16, 0)
+    assert month.due_by == utc(2024, 6, 4, 16, 0)
+    assert month.is_due(None) and month.is_due(utc(2024, 5, 31, 15, 59))
+    assert not month.is_due(utc(2024, 5, 31, 16, 0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(now=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
+                        timezones=st.just(UTC)))
+def test_from_the_5th_a_due_check_is_what_list_overdue_counts(now: datetime) -> None:
+    month = check_month(now, SHANGHAI)
+    assert month.opens_at <= now
+    if now >= month.due_by:
+        assert verified_since_cutoff(now, SHANGHAI) == month.opens_at
+    else:
+        assert verified_since_cutoff(now, SHANGHAI) < month.opens_at

@@ -1,9 +1,10 @@
-"""SQL for lists and figures over person records: filters, cursor pages, overdue checks, counts."""
+"""SQL for lists and figures over person records: filters, cursor pages, overdue checks,
+certificates due, counts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from registry.adapters.person_store import _FROM, _P, PersonView, _person
@@ -74,6 +75,21 @@ async def list_overdue(uow: UnitOfWork, paths: list[str], due_since: datetime, a
         f"SELECT {_P} {_FROM} WHERE {subtree} AND p.status = 1 "
         f"AND (p.last_verified_at IS NULL OR p.last_verified_at < %s){extra} "
         "ORDER BY p.person_id LIMIT %s", [*params, limit])
+    return [_person(r) for r in rows]
+
+
+async def list_certification_due(uow: UnitOfWork, paths: list[str], born_by: date, after: str,
+                                 limit: int) -> list[PersonView]:
+    """Active uncertified persons born by `born_by` (3 or older: a certificate is due)."""
+    subtree, params = in_subtrees(paths, "p.jurisdiction_path")
+    params.append(born_by)
+    extra = ""
+    if after:
+        extra = " AND p.person_id > %s"
+        params.append(after)
+    rows = await uow.fetchall(
+        f"SELECT {_P} {_FROM} WHERE {subtree} AND p.status = 1 AND NOT p.certified "
+        f"AND p.birth_date <= %s{extra} ORDER BY p.person_id LIMIT %s", [*params, limit])
     return [_person(r) for r in rows]
 
 

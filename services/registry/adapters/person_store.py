@@ -75,6 +75,31 @@ async def person_jurisdiction_anywhere(uow: UnitOfWork, person_id: str) -> str |
     return row[0] if row else None
 
 
+async def get_person_anywhere(uow: UnitOfWork, person_id: str, lock: bool = False
+                              ) -> PersonView | None:
+    """A person wherever they are filed, read outside the caller's scope (without the history):
+    a record archived in a grid the caller does not cover can be reactivated by the grid the
+    person comes back to. The use case decides what the caller may do with it."""
+    await uow.with_scope(SYSTEM)
+    try:
+        return await get_person(uow, person_id, lock=lock, history=False)
+    finally:
+        await uow.with_scope(uow.caller)
+
+
+async def holder_of_resident_id(uow: UnitOfWork, resident_id: str
+                                ) -> tuple[str, int, int] | None:
+    """(person_id, status, archive_reason) of the record that holds a resident ID, wherever it
+    is filed: the error refusing a second registration says what became of the first."""
+    await uow.with_scope(SYSTEM)
+    try:
+        row = await uow.fetchone("SELECT person_id::text, status, archive_reason FROM persons "
+                                 "WHERE resident_id = %s", [resident_id])
+    finally:
+        await uow.with_scope(uow.caller)
+    return (row[0], row[1], row[2]) if row else None
+
+
 def _person_values(p: Person) -> list[Any]:
     return [p.name, p.resident_id, p.sex, p.birth_date, p.category, p.grade, p.certified,
             p.certificate_number or None, p.household_id, p.jurisdiction_path, p.phone,
@@ -98,14 +123,46 @@ async def insert_person(uow: UnitOfWork, p: Person) -> datetime:
     return row[0]  # type: ignore[no-any-return]
 
 
-async def update_person(uow: UnitOfWork, p: Person, archived: bool = False) -> datetime:
+async def update_person(uow: UnitOfWork, p: Person, archived: bool = False,
+                        reactivated: bool = False) -> datetime:
     assignments = ", ".join(f"{c.strip()} = %s" for c in _COLUMNS.split(","))
     row = await uow.fetchone(
         f"UPDATE persons SET {assignments}, updated_at = now()"
         + (", archived_at = now()" if archived else "")
+        + (", archived_at = NULL" if reactivated else "")
         + " WHERE person_id = %s RETURNING updated_at", [*_person_values(p), p.person_id])
     assert row is not None
     return row[0]  # type: ignore[no-any-return]
+
+
+async def write_reactivated(uow: UnitOfWork, p: Person) -> datetime:
+    """Writes a reactivated record (active, archived_at cleared, filed under the path of the
+    household the person lives in now). The row is still filed where it was archived, possibly
+    outside the caller's jurisdictions, so this runs under the system scope: the use case has
+    checked that the caller covers the new household."""
+    await uow.with_scope(SYSTEM)
+    try:
+        return await update_person(uow, p, reactivated=True)
+    finally:
+        await uow.with_scope(uow.caller)
+
+
+async def rehome_service_records(uow: UnitOfWork, person_id: str, path: str) -> int:
+    """Files all of a person's service records under `path`, where the person is filed now, so
+    the jurisdiction that has the person sees their history (row-level security filters service
+    records by their own path). They may be filed where the caller cannot see (the grid the
+    person left), so this runs under the system scope: call it only for a move the use case has
+    allowed. Returns how many records moved."""
+    await uow.with_scope(SYSTEM)
+    try:
+        row = await uow.fetchone(
+            "WITH moved AS (UPDATE service_records SET jurisdiction_path = %s "
+            "WHERE person_id = %s AND jurisdiction_path <> %s RETURNING 1) "
+            "SELECT count(*) FROM moved", [path, person_id, path])
+    finally:
+        await uow.with_scope(uow.caller)
+    assert row is not None
+    return int(row[0])
 
 
 async def add_service_record(uow: UnitOfWork, p: Person, occurred_at: datetime, kind: str,

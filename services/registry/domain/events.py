@@ -6,12 +6,18 @@ number.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from cdsp.common.v1 import common_pb2
 from cdsp.events.v1 import registry_pb2 as ev
 from registry.domain.household import Household, Jurisdiction
 from registry.domain.person import ALONE, ARCHIVED, Person
+from registry.domain.verification import CheckMonth
+from runtime.timestamps import to_timestamp
+
+
+def _date(day: date) -> common_pb2.Date:
+    return common_pb2.Date(year=day.year, month=day.month, day=day.day)
 
 
 def snapshot(person: Person, household_income_fen: int) -> ev.PersonSnapshot:
@@ -21,8 +27,7 @@ def snapshot(person: Person, household_income_fen: int) -> ev.PersonSnapshot:
         jurisdiction_path=person.jurisdiction_path,
         name=person.name,
         sex=person.sex,  # type: ignore[arg-type]
-        birth_date=common_pb2.Date(year=person.birth_date.year, month=person.birth_date.month,
-                                   day=person.birth_date.day),
+        birth_date=_date(person.birth_date),
         category=person.category,  # type: ignore[arg-type]
         grade=person.grade,
         certified=person.certified,
@@ -59,10 +64,31 @@ def person_archived(person: Person, income: int) -> ev.PersonArchived:
                              person=snapshot(person, income))
 
 
+def person_reactivated(person: Person, income: int) -> ev.PersonReactivated:
+    return ev.PersonReactivated(person=snapshot(person, income))
+
+
 def verification_recorded(person: Person, at: datetime, verifier: str) -> ev.VerificationRecorded:
     event = ev.VerificationRecorded(person_id=person.person_id, verifier_id=verifier)
     event.verified_at.FromDatetime(at)
     return event
+
+
+def verification_due(person_id: str, last_verified_at: datetime | None, month: CheckMonth
+                     ) -> ev.VerificationDue:
+    return ev.VerificationDue(person_id=person_id, due_by=to_timestamp(month.due_by),
+                              last_verified_at=to_timestamp(last_verified_at), month=month.label)
+
+
+def verification_overdue(person_id: str, last_verified_at: datetime | None, month: CheckMonth
+                         ) -> ev.VerificationOverdue:
+    return ev.VerificationOverdue(person_id=person_id, due_by=to_timestamp(month.due_by),
+                                  last_verified_at=to_timestamp(last_verified_at),
+                                  month=month.label)
+
+
+def certification_due(person_id: str, third_birthday: date) -> ev.CertificationDue:
+    return ev.CertificationDue(person_id=person_id, third_birthday=_date(third_birthday))
 
 
 def household_changed(household: Household) -> ev.HouseholdChanged:

@@ -74,9 +74,16 @@ class Person:
 
     # ------------------------------------------------------------------ rules
 
-    def validate(self, today: date, allowed_groups: tuple[str, ...]) -> None:
+    def validate(self, today: date, allowed_groups: tuple[str, ...],
+                 was_certified: bool | None = None) -> None:
         """Checks every rule, reports every bad field at once, and derives sex, birth date,
-        certificate number and the derivable priority groups."""
+        certificate number and the derivable priority groups.
+
+        `was_certified` is the stored record's value when an existing record is checked (None:
+        a new one). The under-3 rule holds when a person becomes uncertified (registered so,
+        or changed from certified), not afterwards: a child registered uncertified who turns 3
+        stays a valid record (their certificate application is due, see ListCertificationDue),
+        so other changes to it still work."""
         v = Violations()
         self.name = self.name.strip()
         v.check(0 < len(self.name) <= 50, "name", "required, at most 50 characters")
@@ -104,7 +111,7 @@ class Person:
             v.check(self.grade == 0 or self.grade in GRADES, "grade", "must be 0 to 4")
             v.check(not self.certificate_number, "certificate_number",
                     "must be empty when the person is not certified")
-            if rid is not None:
+            if rid is not None and was_certified is not False:
                 v.check(rid.age_on(today) < UNCERTIFIED_MAX_AGE, "certified",
                         "only children under 3 may be registered without a certificate")
         v.check(bool(self.household_id), "household_id", "required")
@@ -149,12 +156,34 @@ class Person:
             raise FailedPrecondition(f"version {expected} is stale: the record is at version "
                                      f"{self.version}; read it again and retry")
 
+    def require_reactivable(self) -> None:
+        if self.status == ACTIVE:
+            raise FailedPrecondition("the person's record is active; only a record archived as "
+                                     "moved out can be reactivated")
+        if self.archive_reason == DECEASED:
+            raise FailedPrecondition("a deceased person's record cannot be reactivated")
+        if self.archive_reason != MOVED_OUT:
+            raise FailedPrecondition("only a record archived as moved out can be reactivated")
+
+    def reactivated(self, household_id: str, jurisdiction_path: str, today: date,
+                    allowed_groups: tuple[str, ...]) -> Person:
+        """A copy of a record archived as moved out, active again in the household the person
+        lives in now, checked with today's rules as an existing record (an uncertified child who
+        turned 3 while away is not refused: their certificate is due). Everything else, the last
+        verification included, is kept; the version is the caller's to advance, as on updates."""
+        self.require_reactivable()
+        candidate = replace(self, household_id=household_id, jurisdiction_path=jurisdiction_path,
+                            status=ACTIVE, archive_reason=0,
+                            priority_groups=list(self.priority_groups), needs=list(self.needs))
+        candidate.validate(today, allowed_groups, was_certified=self.certified)
+        return candidate
+
     def updated(self, changes: dict[str, object], today: date,
                 allowed_groups: tuple[str, ...]) -> tuple[Person, list[str]]:
         """A copy with `changes` applied and validated, and the names of the fields that
         actually changed."""
         candidate = replace(self, **changes)  # type: ignore[arg-type]
-        candidate.validate(today, allowed_groups)
+        candidate.validate(today, allowed_groups, was_certified=self.certified)
         changed = [f.name for f in fields(self) if f.name in UPDATABLE
                    and getattr(self, f.name) != getattr(candidate, f.name)]
         return candidate, changed

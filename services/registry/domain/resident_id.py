@@ -39,6 +39,22 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def birthday(born: date, age: int) -> date:
+    """The day someone born on `born` turns `age` (as age_on counts: 29 February → 1 March)."""
+    try:
+        return born.replace(year=born.year + age)
+    except ValueError:
+        return date(born.year + age, 3, 1)
+
+
+def born_by(day: date, age: int) -> date:
+    """The latest birth date of someone at least `age` years old on `day`."""
+    try:
+        return day.replace(year=day.year - age)
+    except ValueError:  # 29 February, `age` years earlier in a common year
+        return date(day.year - age, 2, 28)
+
+
 def check_char(first17: str) -> str:
     """The MOD 11-2 check character for the first 17 digits."""
     return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]

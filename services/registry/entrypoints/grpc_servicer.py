@@ -15,7 +15,7 @@ from registry.adapters.person_queries import PersonFilter
 from registry.adapters.person_store import PersonView
 from registry.config import Registry
 from registry.entrypoints import mapping
-from registry.service import households, jurisdictions, persons, queries
+from registry.service import households, jurisdictions, persons, queries, reactivation
 from registry.service.access import FULL_IDENTITY_ROLES
 from runtime.auth import current_caller
 from runtime.timestamps import from_timestamp
@@ -99,6 +99,13 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
                                             request.reason, request.expected_version)
         return _person(view)
 
+    async def ReactivatePerson(self, request: pb.ReactivatePersonRequest, context: Ctx
+                               ) -> pb.Person:
+        view = await reactivation.reactivate_person(
+            self.reg, current_caller(), request.person_id, request.household_id,
+            request.expected_version)
+        return _person(view)
+
     async def ListPersons(self, request: pb.ListPersonsRequest, context: Ctx
                           ) -> pb.ListPersonsResponse:
         f = PersonFilter(
@@ -123,6 +130,14 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     async def ListOverdueVerifications(self, request: pb.ListOverdueVerificationsRequest,
                                        context: Ctx) -> pb.ListPersonsResponse:
         rows, token = await queries.list_overdue(
+            self.reg, current_caller(), request.jurisdiction_path,
+            from_timestamp(request.as_of, request.HasField("as_of")),
+            request.page_size, request.page_token)
+        return pb.ListPersonsResponse(persons=[_person(v) for v in rows], next_page_token=token)
+
+    async def ListCertificationDue(self, request: pb.ListCertificationDueRequest, context: Ctx
+                                   ) -> pb.ListPersonsResponse:
+        rows, token = await queries.list_certification_due(
             self.reg, current_caller(), request.jurisdiction_path,
             from_timestamp(request.as_of, request.HasField("as_of")),
             request.page_size, request.page_token)

@@ -10,6 +10,7 @@ from cdsp.registry.v1 import registry_pb2, registry_pb2_grpc
 from registry.config import Registry, priority_groups_from_env
 from registry.entrypoints.grpc_servicer import RegistryServicer
 from registry.service.derived_groups import refresh_derived_groups
+from registry.service.reminders import reminder_jobs
 from registry.service.visit_needs import visit_need_handlers
 from runtime.consumer import EventConsumer
 from runtime.server import PeriodicJob, Runtime, ServiceDefinition, run
@@ -41,7 +42,8 @@ DEFINITION = ServiceDefinition(
     add_servicers=add_servicers,
     consumers=consumers,
     periodic=lambda rt: [PeriodicJob("refresh-derived-groups", 6 * 3600,
-                                     lambda: refresh_derived_groups(_registry(rt)))],
+                                     lambda: refresh_derived_groups(_registry(rt))),
+                         *reminder_jobs(_registry(rt))],
 )
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from registry.config import Registry
 from registry.domain import events
 from registry.domain.person import ARCHIVED, DECEASED, MOVED_OUT, UPDATABLE, Person
 from registry.service.access import WRITE_ROLES, load_household, load_person
-from runtime.auth import Caller
+from runtime.auth import SYSTEM, Caller
 from runtime.db import UnitOfWork
 from runtime.errors import AlreadyExists, FieldViolation, InvalidArgument
 from runtime.logs import mask_resident_id
@@ -31,20 +31,37 @@ async def register_person(reg: Registry, caller: Caller, person: Person) -> pers
     caller.require_role(*WRITE_ROLES)
     person.person_id = str(uuid.uuid4())
     person.validate(reg.today(), reg.priority_groups)
-    async with reg.db.unit_of_work(caller) as uow:
-        household = await load_household(uow, person.household_id, field="household_id")
-        person.jurisdiction_path = household.jurisdiction_path
-        person.version = 1
-        person.last_verified_at = datetime.now(UTC)  # registration is a full check
-        try:
+    try:
+        async with reg.db.unit_of_work(caller) as uow:
+            household = await load_household(uow, person.household_id, field="household_id")
+            person.jurisdiction_path = household.jurisdiction_path
+            person.version = 1
+            person.last_verified_at = datetime.now(UTC)  # registration is a full check
             person.created_at = person.updated_at = await person_store.insert_person(uow, person)
-        except UniqueViolation:
-            raise AlreadyExists(f"resident ID {mask_resident_id(person.resident_id)} is already "
-                                "registered (one file per person)") from None
-        _record_person(uow, person, events.person_registered(person,
-                                                             household.monthly_income_fen))
+            _record_person(uow, person, events.person_registered(person,
+                                                                 household.monthly_income_fen))
+    except UniqueViolation:
+        raise await _already_registered(reg, person.resident_id) from None
     return person_store.PersonView(person, household.monthly_income_fen, household.address,
                             household.grid_code, [])
+
+
+async def _already_registered(reg: Registry, resident_id: str) -> AlreadyExists:
+    """The refusal of a resident ID registered before (one file per person), saying what became
+    of that record: one archived as moved out is to be reactivated, not registered again."""
+    async with reg.db.unit_of_work(SYSTEM) as uow:
+        holder = await person_store.holder_of_resident_id(uow, resident_id)
+    masked = mask_resident_id(resident_id)
+    if holder is not None and holder[1] == ARCHIVED:
+        person_id, _, reason = holder
+        if reason == MOVED_OUT:
+            return AlreadyExists(
+                f"resident ID {masked} is already registered: the record of person {person_id} "
+                "is archived as moved out and can be reactivated (ReactivatePerson, with the "
+                "household they live in now) instead of registering again")
+        return AlreadyExists(f"resident ID {masked} is already registered: its record is "
+                             "archived as deceased and cannot be reactivated")
+    return AlreadyExists(f"resident ID {masked} is already registered (one file per person)")
 
 
 async def update_person(reg: Registry, caller: Caller, incoming: Person, mask: list[str],

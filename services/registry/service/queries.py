@@ -1,4 +1,5 @@
-"""Use cases that read: one person, filtered lists with cursor pages, overdue checks, counts."""
+"""Use cases that read: one person, filtered lists with cursor pages, overdue checks,
+certificates due, counts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import UTC, datetime
 
 from registry.adapters import person_queries, person_store
 from registry.config import Registry
+from registry.domain.person import UNCERTIFIED_MAX_AGE
+from registry.domain.resident_id import born_by
 from registry.domain.verification import verified_since_cutoff
 from registry.service.access import READ_ROLES, load_person
 from runtime.auth import Caller
@@ -43,6 +46,22 @@ async def list_overdue(reg: Registry, caller: Caller, path: str, as_of: datetime
     cutoff = verified_since_cutoff(as_of or datetime.now(UTC), reg.tz)
     async with reg.db.unit_of_work(caller) as uow:
         rows = await person_queries.list_overdue(uow, paths, cutoff, after, limit + 1)
+    return _next_page(rows, limit)
+
+
+async def list_certification_due(reg: Registry, caller: Caller, path: str,
+                                 as_of: datetime | None, size: int, token: str
+                                 ) -> tuple[list[person_store.PersonView], str]:
+    """Children registered without a certificate who are 3 or older on the local date of
+    `as_of` (default now): their certificate application is due."""
+    caller.require_role(*READ_ROLES)
+    paths = subtrees(caller, path)
+    limit = page_size(size)
+    after = decode_page_token(token)
+    day = (as_of or datetime.now(UTC)).astimezone(reg.tz).date()
+    async with reg.db.unit_of_work(caller) as uow:
+        rows = await person_queries.list_certification_due(
+            uow, paths, born_by(day, UNCERTIFIED_MAX_AGE), after, limit + 1)
     return _next_page(rows, limit)
 
 
