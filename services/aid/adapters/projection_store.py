@@ -21,8 +21,7 @@ async def upsert_person(uow: UnitOfWork, p: ev.PersonSnapshot, version: int) -> 
     versioned tombstone that an older registration cannot overwrite); returns False for a stale
     one. A person whose path changed takes their open work along (`rehome_persons`)."""
     row = await uow.fetchone(
-        "WITH old AS (SELECT jurisdiction_path FROM persons WHERE person_id = %(id)s "
-        "  FOR UPDATE), "
+        "WITH old AS (SELECT jurisdiction_path FROM persons WHERE person_id = %(id)s), "
         "up AS (INSERT INTO persons AS t (person_id, household_id, jurisdiction_path, name, "
         "  category, grade, phone, guardian_phone, liaison_id, living_alone, priority_groups, "
         "  archived, version) VALUES (%(id)s, %(household)s, %(path)s, %(name)s, %(category)s, "
@@ -109,7 +108,7 @@ async def upsert_households(uow: UnitOfWork, changes: list[tuple[ev.HouseholdCha
         "WITH incoming AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::bigint[], "
         "  %s::bigint[]) AS i(household_id, jurisdiction_path, income, version)), "
         "old AS (SELECT h.household_id, h.monthly_income_fen, h.jurisdiction_path "
-        "  FROM households h JOIN incoming USING (household_id) FOR UPDATE OF h), "
+        "  FROM households h JOIN incoming USING (household_id)), "
         "up AS (INSERT INTO households AS t (household_id, jurisdiction_path, "
         "  monthly_income_fen, version) SELECT household_id, jurisdiction_path, income, version "
         "  FROM incoming ON CONFLICT (household_id) DO UPDATE SET "

@@ -45,8 +45,7 @@ async def upsert(uow: UnitOfWork, p: ev.PersonSnapshot, version: int) -> bool:
     tombstone an older registration cannot overwrite); returns False for a stale one. A person
     whose path changed takes their open employment work along (`rehome`)."""
     row = await uow.fetchone(
-        "WITH old AS (SELECT jurisdiction_path FROM candidates WHERE person_id = %(id)s "
-        "  FOR UPDATE), "
+        "WITH old AS (SELECT jurisdiction_path FROM candidates WHERE person_id = %(id)s), "
         "up AS (INSERT INTO candidates AS t (person_id, household_id, jurisdiction_path, "
         "  category, grade, birth_date, wants_work, archived, version) VALUES (%(id)s, "
         "  %(household)s, %(path)s, %(category)s, %(grade)s, %(birth)s, %(wants)s, "

@@ -35,8 +35,7 @@ async def upsert(uow: UnitOfWork, p: ev.PersonSnapshot, version: int) -> bool:
     that an older registration cannot overwrite); returns False for a stale one. A resident
     whose path changed takes their notices along (`rehome`)."""
     row = await uow.fetchone(
-        "WITH old AS (SELECT jurisdiction_path FROM recipients WHERE person_id = %(id)s "
-        "  FOR UPDATE), "
+        "WITH old AS (SELECT jurisdiction_path FROM recipients WHERE person_id = %(id)s), "
         "up AS (INSERT INTO recipients AS t (person_id, household_id, jurisdiction_path, "
         "  display_name, category, preferred_channel, phone, guardian_name, guardian_phone, "
         "  liaison_id, archived, version) VALUES (%(id)s, %(household)s, %(path)s, %(name)s, "

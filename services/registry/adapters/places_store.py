@@ -68,9 +68,10 @@ async def insert_household(uow: UnitOfWork, h: Household) -> None:
 
 async def update_household(uow: UnitOfWork, h: Household) -> None:
     await uow.execute(
-        "UPDATE households SET address = %s, monthly_income_fen = %s, version = %s, "
-        "updated_at = now() WHERE household_id = %s",
-        [h.address, h.monthly_income_fen, h.version, h.household_id])
+        "UPDATE households SET address = %s, monthly_income_fen = %s, grid_code = %s, "
+        "jurisdiction_path = %s, version = %s, updated_at = now() WHERE household_id = %s",
+        [h.address, h.monthly_income_fen, h.grid_code, h.jurisdiction_path, h.version,
+         h.household_id])
 
 
 async def household_members(uow: UnitOfWork, household_id: str) -> list[str]:

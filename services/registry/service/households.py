@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from registry.adapters import places_store
+from registry.adapters import person_store, places_store
 from registry.config import Registry
 from registry.domain import events
 from registry.domain.household import GRID, Household
@@ -13,7 +13,7 @@ from runtime.auth import Caller
 from runtime.db import UnitOfWork
 from runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
-HOUSEHOLD_UPDATABLE = ("address", "monthly_income_fen")
+HOUSEHOLD_UPDATABLE = ("address", "monthly_income_fen", "grid_code")
 
 
 def _record(uow: UnitOfWork, household: Household) -> None:
@@ -59,12 +59,40 @@ async def update_household(reg: Registry, caller: Caller, household_id: str,
         if expected_version != household.version:
             raise FailedPrecondition(f"version {expected_version} is stale: the household is at "
                                      f"version {household.version}; read it again and retry")
+        moved_from = household.jurisdiction_path
         for name, value in changes.items():
             setattr(household, name, value)
+        if "grid_code" in changes:
+            grid = await places_store.get_jurisdiction(uow, household.grid_code)
+            if grid is None or grid.level != GRID:
+                raise InvalidArgument([FieldViolation("household.grid_code",
+                                                      "must be an existing grid")])
+            caller.require_scope(grid.path, "that grid")
+            household.jurisdiction_path = grid.path
         household.address = household.address.strip()
         household.validate()
         household.version += 1
         await places_store.update_household(uow, household)
         members = await places_store.household_members(uow, household.household_id)
         _record(uow, household)
+        if household.jurisdiction_path != moved_from:
+            await move_members(uow, household, members)
     return household, members
+
+
+async def move_members(uow: UnitOfWork, household: Household, members: list[str]) -> None:
+    """The household moved to another grid: each active member's record (and its service
+    history) is filed there now, a new version announced as PersonUpdated, so every service
+    re-homes what it holds of them."""
+    for person_id in members:
+        view = await person_store.get_person(uow, person_id, lock=True, history=False)
+        assert view is not None  # a member of a household the caller may change
+        person = view.person
+        person.jurisdiction_path = household.jurisdiction_path
+        person.version += 1
+        await person_store.update_person(uow, person)
+        await person_store.rehome_service_records(uow, person_id, person.jurisdiction_path)
+        uow.record(events.person_updated(person, household.monthly_income_fen,
+                                         ["jurisdiction_path"]),
+                   aggregate_type="person", aggregate_id=person_id, version=person.version,
+                   jurisdiction_path=person.jurisdiction_path)

@@ -92,6 +92,9 @@ async def update_person(reg: Registry, caller: Caller, incoming: Person, mask: l
             return await load_person(uow, current.person_id)
         updated.version += 1
         await person_store.update_person(uow, updated)
+        if updated.jurisdiction_path != current.jurisdiction_path:  # moved: the file follows
+            await person_store.rehome_service_records(uow, updated.person_id,
+                                                      updated.jurisdiction_path)
         _record_person(uow, updated, events.person_updated(updated, income, changed))
         if "needs" in changed:
             _record_person(uow, updated, events.needs_changed(current, updated))

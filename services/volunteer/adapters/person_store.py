@@ -48,7 +48,7 @@ async def upsert(uow: UnitOfWork, p: ev.PersonSnapshot, version: int, base_colou
     along (`rehome`)."""
     row = await uow.fetchone(
         "WITH old AS (SELECT jurisdiction_path, archived FROM persons "
-        "  WHERE person_id = %(id)s FOR UPDATE), "
+        "  WHERE person_id = %(id)s), "
         "up AS (INSERT INTO persons AS t (person_id, household_id, jurisdiction_path, category, "
         "  grade, living_alone, liaison_id, archived, version, colour, colour_reason, "
         "  colour_set_at, next_due_at) VALUES (%(id)s, %(household)s, %(path)s, %(category)s, "
