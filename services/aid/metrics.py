@@ -12,6 +12,15 @@ SLA_BREACHES = Counter(
 for _deadline in ("arrival", "meeting"):
     SLA_BREACHES.labels(deadline=_deadline)  # both series exist, at 0, from the start
 
+CASE_ACTION_BREACHES = Counter(
+    "cdsp_aid_case_action_breaches_total",
+    "Required actions of aid cases not done by their due time, by action; counted by the "
+    "process that marked the breach (its scan, or a late completion)",
+    ["action"])
+for _action in ("community_intervention", "insurance_referral", "charity_relief",
+                "supermarket_supplies"):
+    CASE_ACTION_BREACHES.labels(action=_action)  # every series exists, at 0, from the start
+
 # Read from the database by every replica (service/gauges.py), so all replicas report the same
 # values: dashboards and alerts take max() over replicas, never sum().
 OPEN_CASES = Gauge("cdsp_aid_open_cases", "Open aid cases city-wide, by warning level", ["level"])

@@ -21,7 +21,7 @@ from notification.domain.templates import (
 FAST = settings(max_examples=200, deadline=None)
 EXPECTED = {"warning_raised", "case_opened", "request_dispatched", "sla_breached",
             "relief_decided", "kit_low_on_stock", "sickbed_visit_overdue", "verification_due",
-            "visit_missed"}
+            "visit_missed", "case_action_breached"}
 
 GOOD = """
 [hello]

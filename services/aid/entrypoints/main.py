@@ -8,6 +8,7 @@ import grpc
 
 from aid.config import Aid, AidRules
 from aid.entrypoints.grpc_servicer import AidServicer
+from aid.service.case_actions import case_action_jobs
 from aid.service.gauges import gauge_jobs
 from aid.service.kits import kit_jobs
 from aid.service.projection import projection_handlers
@@ -42,7 +43,7 @@ def periodic(rt: Runtime) -> list[PeriodicJob]:
     """Deadline scans: they run at start-up too, so a breach that happened while the service
     was down is found as soon as it is back. The dashboard gauges are refreshed alongside."""
     aid = _aid(rt)
-    return [*request_jobs(aid), *kit_jobs(aid), *gauge_jobs(aid)]
+    return [*request_jobs(aid), *case_action_jobs(aid), *kit_jobs(aid), *gauge_jobs(aid)]
 
 
 DEFINITION = ServiceDefinition(
