@@ -30,7 +30,8 @@ def add_servicers(server: grpc.aio.Server, rt: Runtime) -> list[str]:
 
 
 def consumers(rt: Runtime) -> list[EventConsumer]:
-    """The registry's events keep the aid service's projection of persons and households."""
+    """The registry's events keep the aid service's projection of persons, households and
+    jurisdictions."""
     s = rt.settings
     handlers, batch_handlers = projection_handlers(RULES)
     return [EventConsumer(rt.db, s.kafka_bootstrap, "aid-registry-projection",
