@@ -1,5 +1,6 @@
 """The aid service's data migrations on a real PostgreSQL: rows written under the earlier schema
-are carried across (by the tables' owner, itself under row-level security)."""
+are carried across (by the tables' owner, itself under row-level security): a case's required
+actions out of their jsonb list, and what each case was granted in relief."""
 
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ def _upto(folder: Path, last: str) -> Path:
     return folder
 
 
-async def test_case_actions_are_copied_out_of_the_jsonb_list(stack: devstack.Stack,
-                                                             tmp_path: Path) -> None:
-    url = devstack.scratch_database(stack, "aid_case_actions")
+async def test_case_actions_and_relief_totals_are_carried_across(stack: devstack.Stack,
+                                                                  tmp_path: Path) -> None:
+    url = devstack.scratch_database(stack, "aid_data_migrations")
     before = _upto(tmp_path / "before", "0005_kits_sickbed.sql")
     assert len(await apply_migrations(url, [("aid", before)])) == 5
     with psycopg.connect(url) as conn, conn.transaction():
@@ -49,15 +50,25 @@ async def test_case_actions_are_copied_out_of_the_jsonb_list(stack: devstack.Sta
                          [case_id, HOUSEHOLD, PATH, status,
                           Jsonb([{"action": a, "due_at": due.isoformat()}
                                  for a, due in actions])])
+        for case_id, amount, granted in ((OPEN_CASE, 50_000, True), (OPEN_CASE, 30_000, True),
+                                         (OPEN_CASE, 100_000, False), (None, 20_000, True)):
+            conn.execute("INSERT INTO relief_ledger (decision_id, household_id, "
+                         "jurisdiction_path, community_path, year, case_id, amount_fen, granted, "
+                         "cap_fen, budget_remaining_fen, reason, decided_by) VALUES "
+                         "(gen_random_uuid(), %s, %s, %s, 2026, %s, %s, %s, 139500, 0, 'r', 'x')",
+                         [HOUSEHOLD, PATH, "/M1/M1-d/M1-s/M1-c/", case_id, amount, granted])
 
     applied = await apply_migrations(url, [("aid", MIGRATIONS)])
-    assert "aid/0006_case_actions.sql" in applied
+    assert {"aid/0006_case_actions.sql", "aid/0008_relief_per_case.sql"} <= set(applied)
 
     with psycopg.connect(url) as conn, conn.transaction():
         conn.execute("SELECT set_config('cdsp.scope', '/%', true)")
         rows = conn.execute(
             "SELECT case_id::text, action, position, jurisdiction_path, due_at, completed_at, "
             "breached, case_resolved FROM case_actions ORDER BY case_id, position").fetchall()
+        totals = conn.execute("SELECT case_id::text, relief_granted_fen FROM aid_cases "
+                              "ORDER BY case_id").fetchall()
+        ledger = conn.execute("SELECT count(*) FROM relief_ledger").fetchone()
         columns = {r[0] for r in conn.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_name = 'aid_cases'").fetchall()}
@@ -71,3 +82,7 @@ async def test_case_actions_are_copied_out_of_the_jsonb_list(stack: devstack.Sta
          True),
     ]
     assert "actions" not in columns  # one place for the actions: their table
+    # What each case was granted before (refusals and grants on no case do not count); the
+    # earlier decision on no case stays in the ledger.
+    assert totals == [(OPEN_CASE, 80_000), (RESOLVED_CASE, 0)]
+    assert ledger == (4,)
