@@ -5,9 +5,10 @@ left running), loads 新华社区 (sample_community.py), then over gRPC: communi
 worker scoped to one grid pages through it, updates a record (field mask, expected_version), is
 refused a stale version, a person of another grid and bad input, records the monthly check; a
 resident moves in and out (archived); overdue checks; the events on the broker; /metrics. Then
-the aid service (demo_aid.py): a red warning opens a case, relief is granted and a grant above the
-cap refused, an urgent request goes from submission to feedback, a wheelchair is lent and
-returned, the case is resolved, and the aid events are read back. The employment service
+the aid service (demo_aid.py): a red warning opens a case, one of its required actions is done,
+relief is granted on the case and a further grant past the case's cap refused, an urgent request
+goes from submission to feedback, a wheelchair is lent and returned, the case is resolved, and
+the aid events are read back. The employment service
 (demo_employment.py): three job seekers assessed with the track and why, an override,
 a two-seat course and its waiting list, an enterprise post with the candidates ranked and
 explained, a placement with its follow-up and subsidy, and the refusals. The volunteer service
