@@ -34,13 +34,13 @@ class ReliefDecision:
     message: str
 
 
-async def _case_cap(aid: Aid, uow: UnitOfWork, path: str) -> tuple[jurisdiction_store.Standard,
-                                                                     int]:
-    """The standard that applies to a household at `path`, and the cap of one case there."""
+async def _standard(uow: UnitOfWork, path: str) -> jurisdiction_store.Standard:
+    """The minimum living standard that applies to a household at `path`: that of the deepest
+    jurisdiction at or above it that sets one, as the registry announced it."""
     standard = await jurisdiction_store.living_standard(uow, relief.ancestor_paths(path))
     if standard is None:
         raise FailedPrecondition(relief.no_standard_message(path))
-    return standard, relief.cap_fen(standard.fen, aid.rules.relief_cap_permille)
+    return standard
 
 
 async def grant_relief(aid: Aid, caller: Caller, household_id: str, amount_fen: int,
@@ -59,7 +59,8 @@ async def grant_relief(aid: Aid, caller: Caller, household_id: str, amount_fen: 
             raise InvalidArgument([FieldViolation("case_id", "belongs to another household")])
         if case.status != case_store.OPEN:
             raise FailedPrecondition("the case is resolved: relief is granted on an open case")
-        standard, cap = await _case_cap(aid, uow, household.jurisdiction_path)
+        standard = await _standard(uow, household.jurisdiction_path)
+        cap = relief.cap_fen(standard.fen, aid.rules.relief_cap_permille)
         granted_before = await relief_store.case_granted(uow, case.case_id)
         community = relief.community_of(household.jurisdiction_path)
         budget = await relief_store.lock_budget(uow, community, year,
