@@ -8,9 +8,10 @@ resident moves in and out (archived), comes back to another grid (registering ag
 the same record is reactivated) and moves away again; overdue checks; the children whose
 certificate is due (none now, every sample infant three years on); the events on the broker;
 /metrics. Then
-the aid service (demo_aid.py): a red warning opens a case, relief is granted and a grant above the
-cap refused, an urgent request goes from submission to feedback, a wheelchair is lent and
-returned, the case is resolved, and the aid events are read back. The employment service
+the aid service (demo_aid.py): a red warning opens a case, one of its required actions is done,
+relief is granted on the case and a further grant past the case's cap refused, an urgent request
+goes from submission to feedback, a wheelchair is lent and returned, the case is resolved, and
+the aid events are read back. The employment service
 (demo_employment.py): three job seekers assessed with the track and why, an override,
 a two-seat course and its waiting list, an enterprise post with the candidates ranked and
 explained, a placement with its follow-up and subsidy, and the refusals. The volunteer service

@@ -1,12 +1,14 @@
 """The aid part of `make demo`: on the sample community, a hardship report raises a red warning
-and opens a case, relief is granted and a grant above the cap refused, and the aid events are
-read back from the broker."""
+and opens a case, one of the case's required actions is completed, relief is granted on the case
+and a further grant that would take the case past its cap refused, and the aid events are read
+back from the broker."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import grpc
 from demo_checks import check, expect_error
@@ -24,6 +26,7 @@ from runtime.grpc_client import sync_channel
 from runtime.settings import DEV_TOKEN_SECRET
 
 LEVELS = {0: "none", 1: "yellow 黄", 2: "orange 橙", 3: "red 红"}
+T = TypeVar("T")
 
 
 def _yuan(fen: int) -> str:
@@ -39,6 +42,20 @@ def _report_when_projected(aid: AidServiceStub, request: pb.ReportHardshipReques
             return aid.ReportHardship(request)  # type: ignore[no-any-return]
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _when_standard_known(call: Callable[[], T]) -> T:
+    """The aid service learns the minimum living standard from the registry's jurisdiction
+    events: retry while it has not."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return call()
+        except grpc.RpcError as exc:
+            if ("no minimum living standard" not in (exc.details() or "")
+                    or time.monotonic() > deadline):
                 raise
             time.sleep(0.5)
 
@@ -61,17 +78,31 @@ def run(stack: devstack.Stack, sample: dict[str, Any], admin_token: str) -> None
     check(reply.level == ev.WARNING_LEVEL_RED, f"warning level {LEVELS[reply.level]}: "
                                                f"{reply.reason}")
     check(case.level == ev.WARNING_LEVEL_RED and bool(case.case_id),
-          f"case {case.case_id[:8]}… requires " + ", ".join(a.action for a in case.actions))
+          f"case {case.case_id[:8]}… requires " + ", ".join(
+              f"{a.action} by {a.due_at.ToDatetime():%m-%d %H:%M} UTC" for a in case.actions))
+    done = aid.CompleteCaseAction(pb.CompleteCaseActionRequest(
+        case_id=case.case_id, action=case.actions[0].action, note="网格员已上门核实情况"))
+    first = done.actions[0]
+    check(first.HasField("completed_at") and not first.breached,
+          f"{first.action} done on time by {first.completed_by}: {first.note}")
+    expect_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: aid.CompleteCaseAction(
+        pb.CompleteCaseActionRequest(case_id=case.case_id, action=first.action)),
+        f"complete {first.action} twice")
 
-    print("\n=== 临时救助 Temporary relief (cap 1.5 x the minimum living standard)")
-    granted = aid.GrantRelief(pb.GrantReliefRequest(
+    print("\n=== 临时救助 Temporary relief on the case (all its grants together at most 1.5 x the "
+          "minimum living standard the registry holds for the city)")
+    granted = _when_standard_known(lambda: aid.GrantRelief(pb.GrantReliefRequest(
         household_id=household.household_id, amount_fen=100_000, reason="临时救助",
-        case_id=case.case_id))
-    check(granted.granted, f"granted {_yuan(granted.amount_fen)}; the community's budget has "
-                           f"{_yuan(granted.budget_remaining_fen)} left this year")
+        case_id=case.case_id)))
+    check(granted.granted and granted.case_id == case.case_id,
+          f"granted {_yuan(granted.amount_fen)} on the case: {_yuan(granted.case_granted_fen)} "
+          f"of its cap of {_yuan(granted.case_cap_fen)}; the community's budget has "
+          f"{_yuan(granted.budget_remaining_fen)} left this year")
+    more = granted.case_cap_fen - granted.case_granted_fen + 10_000
     expect_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: aid.GrantRelief(
-        pb.GrantReliefRequest(household_id=household.household_id, amount_fen=200_000,
-                              reason="超过单次上限")), f"grant {_yuan(200_000)}")
+        pb.GrantReliefRequest(household_id=household.household_id, amount_fen=more,
+                              reason="再次救助", case_id=case.case_id)),
+        f"grant {_yuan(more)} more on the same case")
     _service_loop(aid, sample, community)
     _kits(aid, sample)
     resolved = aid.ResolveCase(pb.ResolveCaseRequest(

@@ -1,4 +1,5 @@
-"""Helpers for aid tests: an aid client for a test's tree, and waiting for the projection."""
+"""Helpers for aid tests: an aid client for a test's tree, waiting for the projection (persons,
+households, jurisdictions), and opening a case to grant relief on."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import time
 
 import psycopg
 
+from cdsp.aid.v1 import aid_pb2 as pb
 from cdsp.aid.v1 import aid_pb2_grpc
+from cdsp.registry.v1 import registry_pb2 as rpb
 from runtime.grpc_client import sync_channel
 from tests.helpers import Tree, token
 
@@ -34,3 +37,36 @@ def wait_projected(aid_db_url: str, person_ids: list[str], timeout: float = 30.0
                 return
             time.sleep(0.1)
     raise AssertionError(f"persons {person_ids} not projected into aid after {timeout}s")
+
+
+def wait_jurisdictions(aid_db_url: str, codes: list[str], version: int = 1,
+                       timeout: float = 30.0) -> None:
+    """Waits until the aid service's projection holds these jurisdictions at `version` or later
+    (the minimum living standard that caps relief comes from them)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(aid_db_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT count(*) FROM jurisdictions WHERE code = ANY(%s) "
+                               "AND version >= %s", [codes, version]).fetchone()
+            if row and row[0] == len(codes):
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"jurisdictions {codes} not at version {version} in aid after "
+                         f"{timeout}s")
+
+
+def open_case(api: aid_pb2_grpc.AidServiceStub, household_id: str) -> pb.AidCase:
+    """The household's open case, opened (or found) by reporting an accident."""
+    reply = api.ReportHardship(pb.ReportHardshipRequest(household_id=household_id,
+                                                        kind=pb.HARDSHIP_KIND_ACCIDENT))
+    assert reply.HasField("case")
+    return reply.case
+
+
+def relief_ready(tree: Tree, aid_db_url: str, household: rpb.Household) -> str:
+    """Registers a member of the household and waits until the aid service knows them and the
+    city's minimum living standard; returns the member's person id."""
+    person_id: str = tree.register(household).person_id
+    wait_projected(aid_db_url, [person_id])
+    wait_jurisdictions(aid_db_url, [tree.city])
+    return person_id

@@ -1,46 +1,37 @@
 """The aid service's rules, which are configuration, not code. Each from an environment variable:
 
     CDSP_AID_RED_MEDICAL_SHARE_PERCENT  red warning above this share of household income   (50)
-    CDSP_AID_RELIEF_CAP_PERMILLE        per-case relief cap, in thousandths of the city's
-                                        monthly minimum living standard (1500 = 1.5 x)      (1500)
-    CDSP_AID_LIVING_STANDARDS           city code=fen per month, comma separated
-                                        ("3505=93000"); cities not listed use the default
-    CDSP_AID_DEFAULT_LIVING_STANDARD_FEN                                                    (93000)
+    CDSP_AID_RELIEF_CAP_PERMILLE        the relief cap of one case (all its grants together),
+                                        in thousandths of the monthly minimum living
+                                        standard (1500 = 1.5 x)                             (1500)
     CDSP_AID_COMMUNITY_BUDGET_FEN       a community's annual relief budget  (12000000: 120,000 yuan)
     CDSP_AID_ARRIVAL_SLA_S              the grid team is on site within (seconds)       (1800)
     CDSP_AID_MEETING_SLA_S              unsolved: association meeting within (seconds) (86400)
-    CDSP_AID_SCAN_S                     how often deadlines are scanned (seconds)          (30)
+    CDSP_AID_SCAN_S                     how often deadlines (the 30-minute loop's, and the
+                                        required actions of cases) are scanned (seconds)    (30)
     CDSP_AID_SICKBED_INTERVAL_DAYS      home sickbed visits every                           (14)
     CDSP_AID_KIT_LOW_STOCK              default low-stock threshold of a kit item           (2)
+
+The minimum living standard itself is not configuration: the registry's jurisdiction records
+hold it (the deepest jurisdiction at or above a household that sets one), and the aid service
+follows them from the registry's JurisdictionChanged events. What each warning level requires,
+and within how long, is in aid.domain.warnings.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from runtime.db import Database
-from runtime.settings import SettingsError, env_int
-
-
-def _standards(raw: str) -> dict[str, int]:
-    standards: dict[str, int] = {}
-    for item in filter(None, (part.strip() for part in raw.split(","))):
-        code, _, fen = (part.strip() for part in item.partition("="))
-        if not code or not (fen.isascii() and fen.isdigit()):
-            raise SettingsError(f"CDSP_AID_LIVING_STANDARDS: {item!r} is not city=fen")
-        standards[code] = int(fen)
-    return standards
+from runtime.settings import env_int
 
 
 @dataclass(frozen=True)
 class AidRules:
     red_medical_share_percent: int = 50
     relief_cap_permille: int = 1500
-    living_standards: dict[str, int] = field(default_factory=dict)
-    default_living_standard_fen: int = 93_000
     community_budget_fen: int = 12_000_000
     arrival_sla: timedelta = timedelta(minutes=30)
     meeting_sla: timedelta = timedelta(hours=24)
@@ -48,20 +39,11 @@ class AidRules:
     kit_low_stock: int = 2
     scan_interval_s: int = 30
 
-    def living_standard_fen(self, jurisdiction_path: str) -> int:
-        city = jurisdiction_path.strip("/").split("/")[0]
-        return self.living_standards.get(city, self.default_living_standard_fen)
-
-    def relief_cap_fen(self, jurisdiction_path: str) -> int:
-        return self.living_standard_fen(jurisdiction_path) * self.relief_cap_permille // 1000
-
     @staticmethod
     def from_env() -> AidRules:
         return AidRules(
             red_medical_share_percent=env_int("CDSP_AID_RED_MEDICAL_SHARE_PERCENT", 50, 1, 100),
             relief_cap_permille=env_int("CDSP_AID_RELIEF_CAP_PERMILLE", 1500, 1, 100_000),
-            living_standards=_standards(os.environ.get("CDSP_AID_LIVING_STANDARDS", "")),
-            default_living_standard_fen=env_int("CDSP_AID_DEFAULT_LIVING_STANDARD_FEN", 93_000),
             community_budget_fen=env_int("CDSP_AID_COMMUNITY_BUDGET_FEN", 12_000_000),
             arrival_sla=timedelta(seconds=env_int("CDSP_AID_ARRIVAL_SLA_S", 1800, 1)),
             meeting_sla=timedelta(seconds=env_int("CDSP_AID_MEETING_SLA_S", 86400, 1)),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
+from aid.domain.warnings import REQUIRED_ACTIONS
+
 SLA_BREACHES = Counter(
     "cdsp_aid_sla_breaches_total",
     "Service-request deadlines breached, by deadline (arrival: 30 minutes, meeting: 24 hours); "
@@ -11,6 +13,15 @@ SLA_BREACHES = Counter(
     ["deadline"])
 for _deadline in ("arrival", "meeting"):
     SLA_BREACHES.labels(deadline=_deadline)  # both series exist, at 0, from the start
+
+CASE_ACTION_BREACHES = Counter(
+    "cdsp_aid_case_action_breaches_total",
+    "Required actions of aid cases not done by their due time, by action; counted by the "
+    "process that marked the breach (its scan, or a late completion)",
+    ["action"])
+for _actions in REQUIRED_ACTIONS.values():
+    for _action, _ in _actions:
+        CASE_ACTION_BREACHES.labels(action=_action)  # every series exists, at 0, from the start
 
 # Read from the database by every replica (service/gauges.py), so all replicas report the same
 # values: dashboards and alerts take max() over replicas, never sum().

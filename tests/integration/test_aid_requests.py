@@ -212,8 +212,9 @@ def test_bad_input_names_the_field_and_changes_nothing(tree: Tree, aid: str,
     assert field_of(api.SubmitRequest, pb.SubmitRequestRequest(
         person_id="not-a-uuid", description="d")) == {"person_id"}
 
-    rid = api.SubmitRequest(pb.SubmitRequestRequest(person_id=person_id,
-                                                    description="d")).request_id
+    submitted = api.SubmitRequest(pb.SubmitRequestRequest(person_id=person_id,
+                                                          description="d"))
+    rid = submitted.request_id
     assert field_of(api.DispatchRequest, pb.DispatchRequestRequest(
         request_id=rid, team="")) == {"team"}
     assert field_of(api.DispatchRequest, pb.DispatchRequestRequest(
@@ -227,6 +228,14 @@ def test_bad_input_names_the_field_and_changes_nothing(tree: Tree, aid: str,
     assert field_of(api.RecordArrival, pb.RecordArrivalRequest(
         request_id=rid, arrived_at=_ts(datetime.now(UTC) - timedelta(days=1)))) == {
         "arrived_at"}
+    # After the submission but before the dispatch (the dispatch came later, in its own call).
+    early = rpc_error(api.RecordArrival, pb.RecordArrivalRequest(
+        request_id=rid, arrived_at=submitted.submitted_at))
+    assert early.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(early) == {"arrived_at": "cannot be before the team was dispatched"}
+    future = rpc_error(api.RecordArrival, pb.RecordArrivalRequest(
+        request_id=rid, arrived_at=_ts(datetime.now(UTC) + timedelta(minutes=10))))
+    assert violations(future) == {"arrived_at": "cannot be in the future"}
     api.RecordArrival(pb.RecordArrivalRequest(request_id=rid))
     assert field_of(api.EscalateRequest, pb.EscalateRequestRequest(request_id=rid)) == {
         "reason"}

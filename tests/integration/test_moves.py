@@ -150,8 +150,9 @@ def test_aid_rehomes_open_work_and_keeps_what_accounts_for_the_grid(
     _wait_filed(stack, "aid", "persons", person.person_id, tree.grid_paths[1])
     assert new_worker.GetRequest(apb.GetRequestRequest(
         request_id=open_request.request_id)).jurisdiction_path == tree.grid_paths[1]
-    assert new_worker.GetCase(apb.GetCaseRequest(case_id=case.case_id)).jurisdiction_path == (
-        tree.grid_paths[1])
+    moved_case = new_worker.GetCase(apb.GetCaseRequest(case_id=case.case_id))
+    assert moved_case.jurisdiction_path == tree.grid_paths[1]
+    assert [a.action for a in moved_case.actions] == ["charity_relief"]  # its actions follow
     # The resolved request is the old grid team's 30-minute record: it stays theirs.
     assert old_worker.GetRequest(apb.GetRequestRequest(
         request_id=done.request_id)).jurisdiction_path == tree.grid_paths[0]

@@ -159,6 +159,19 @@ def test_an_arrival_before_the_submission_is_invalid() -> None:
     assert fields(bad.value) == {"arrived_at"} and r.status == rq.DISPATCHED
 
 
+def test_an_arrival_before_the_dispatch_is_invalid() -> None:
+    r = AT[rq.DISPATCHED]()  # submitted at T0, dispatched a minute later
+    before = ServiceRequest(**vars(r))
+    for at in (T0, T0 + timedelta(seconds=59), T0 + timedelta(minutes=1) - timedelta.resolution):
+        with pytest.raises(InvalidArgument) as bad:
+            rq.arrive(r, at)
+        assert bad.value.violations[0].field == "arrived_at"
+        assert "before the team was dispatched" in bad.value.message
+        assert r == before
+    assert rq.arrive(r, T0 + timedelta(minutes=1)) is False  # the moment of dispatch: allowed
+    assert r.status == rq.ON_SITE
+
+
 @pytest.mark.parametrize(("check", "field", "limit"), [
     (rq.validate_description, "description", 1000),
     (rq.validate_team, "team", 100),

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aid.config import AidRules
+from aid.domain.case_actions import CaseAction
 from aid.domain.warnings import (
     ACCIDENT,
     DAILY_SPENDING_GAP,
@@ -244,19 +245,27 @@ def test_reasons_name_no_amounts_of_money(income: int, amount: int, kind: int) -
 
 def test_red_actions() -> None:
     assert required_actions(RED, NOW) == [
-        {"action": "community_intervention", "due_at": "2024-03-02T08:30:00+00:00"},
-        {"action": "insurance_referral", "due_at": "2024-03-08T08:30:00+00:00"},
+        CaseAction("community_intervention", datetime(2024, 3, 2, 8, 30, tzinfo=UTC)),
+        CaseAction("insurance_referral", datetime(2024, 3, 8, 8, 30, tzinfo=UTC)),
     ]
 
 
 def test_orange_actions() -> None:
     assert required_actions(ORANGE, NOW) == [
-        {"action": "charity_relief", "due_at": "2024-03-03T08:30:00+00:00"}]
+        CaseAction("charity_relief", datetime(2024, 3, 3, 8, 30, tzinfo=UTC))]
 
 
 def test_yellow_actions() -> None:
     assert required_actions(YELLOW, NOW) == [
-        {"action": "supermarket_supplies", "due_at": "2024-03-04T08:30:00+00:00"}]
+        CaseAction("supermarket_supplies", datetime(2024, 3, 4, 8, 30, tzinfo=UTC))]
+
+
+def test_new_actions_are_open() -> None:
+    for level in (RED, ORANGE, YELLOW):
+        for action in required_actions(level, NOW):
+            assert (action.completed_at, action.completed_by, action.note, action.breached) == (
+                None, "", "", False)
+            assert not action.on_time
 
 
 @pytest.mark.parametrize("level", [NONE, 4, -1])
@@ -274,11 +283,10 @@ def test_due_times_are_relative_to_now(now: datetime) -> None:
                 YELLOW: [("supermarket_supplies", timedelta(hours=72))]}
     for level, actions in expected.items():
         got = required_actions(level, now)
-        assert [a["action"] for a in got] == [name for name, _ in actions]
+        assert [a.action for a in got] == [name for name, _ in actions]
         for action, (_, within) in zip(got, actions, strict=True):
-            due = datetime.fromisoformat(action["due_at"])
-            assert due - now == within
-            assert due.utcoffset() == timedelta(0)
+            assert action.due_at - now == within
+            assert action.due_at.utcoffset() == timedelta(0)
 
 
 def test_due_times_keep_the_time_zone_of_now() -> None:
@@ -286,4 +294,4 @@ def test_due_times_keep_the_time_zone_of_now() -> None:
 
     now = datetime(2024, 3, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     (action,) = required_actions(ORANGE, now)
-    assert action["due_at"] == "2024-03-03T09:00:00+08:00"
+    assert action.due_at.isoformat() == "2024-03-03T09:00:00+08:00"

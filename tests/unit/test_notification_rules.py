@@ -76,6 +76,7 @@ def test_an_unspecified_level_produces_nothing() -> None:
     ("payload", "recipients", "urgency"),
     [(aid_pb2.RequestDispatched(team="网格一队"), {"resident"}, "urgent"),
      (aid_pb2.SlaBreached(deadline="arrival"), {"grid_team"}, "urgent"),
+     (aid_pb2.CaseActionBreached(action="charity_relief"), {"grid_team", "liaison"}, "urgent"),
      (aid_pb2.ReliefDecided(granted=True, amount_fen=50_000), {"resident"}, "normal"),
      (aid_pb2.ReliefDecided(granted=False), {"resident"}, "normal"),
      (aid_pb2.KitLowOnStock(item="轮椅", available=1), {"grid_team"}, "normal"),
@@ -143,6 +144,12 @@ def test_feed_turns_payload_values_into_text() -> None:
     [rule] = match(WARNING, warning)
     assert rule.feed(warning) == {"level": "red"}
     assert rule.context == {"household", "actions"}
+
+    breached = aid_pb2.CaseActionBreached(action="charity_relief", household_id="h1")
+    breached.due_at.seconds = 1_714_545_000
+    [rule] = match(breached.DESCRIPTOR.full_name, breached)
+    assert rule.feed(breached) == {"action": "charity_relief", "due": "2024-05-01 14:30"}
+    assert rule.context == {"household"}
 
     kit = aid_pb2.KitLowOnStock(item="助听器", available=0)
     [rule] = match(kit.DESCRIPTOR.full_name, kit)

@@ -6,6 +6,7 @@ import pytest
 from google.protobuf import symbol_database
 from google.protobuf.descriptor import FieldDescriptor
 
+from aid.domain.warnings import REQUIRED_ACTIONS
 from notification.domain.rules import default_rules, enum_token
 from notification.domain.templates import TemplateError, default_book
 from notification.domain.wording import default_wording, parse_wording
@@ -66,6 +67,35 @@ def test_a_rendered_red_warning_reads_right_in_chinese() -> None:
     text = default_book().render("warning_raised", fields, "zh-CN")
     assert text.title == "红色预警：我们来帮您"
     assert "您家" in text.body and "24小时内上门" in text.body and "{" not in text.body
+
+
+def test_every_required_action_of_a_case_reads_as_words() -> None:
+    """CaseActionBreached carries the action's code; a reader sees words in their language."""
+    wording = default_wording()
+    codes = {action for actions in REQUIRED_ACTIONS.values() for action, _ in actions}
+    assert codes == {"community_intervention", "insurance_referral", "charity_relief",
+                     "supermarket_supplies"}
+    for code in codes:
+        for locale in ("zh-CN", "en"):
+            words = wording.token("action", code, locale)
+            assert words != code and "_" not in words, (code, locale)
+    assert wording.token("action", "charity_relief", "zh-CN") == "慈善救助"
+    assert wording.token("action", "charity_relief", "en") == "charity relief"
+
+
+def test_a_rendered_case_action_breach_reads_right() -> None:
+    wording = default_wording()
+    for locale, household, expected in (
+            ("zh-CN", "王芳家", "王芳家的帮扶事项「慈善救助」应在2024-05-03 16:00前完成"),
+            ("en", "Wang Fang's household",
+             "The charity relief for Wang Fang's household was due by 2024-05-03 16:00")):
+        fields = wording.translate({"action": "charity_relief", "due": "2024-05-03 16:00"},
+                                   locale)
+        fields["household"] = household
+        for easy_read in (False, True):
+            text = default_book().render("case_action_breached", fields, locale, easy_read)
+            assert "charity_relief" not in text.title + text.body and "{" not in text.body
+        assert expected in default_book().render("case_action_breached", fields, locale).body
 
 
 @pytest.mark.parametrize(("data", "message"), [

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
+from aid.adapters import action_store
+from aid.domain.case_actions import CaseAction
 from runtime.db import UnitOfWork
 from runtime.sql import in_subtrees
 
@@ -21,15 +21,26 @@ class Case:
     jurisdiction_path: str
     level: int
     status: int
-    actions: list[dict[str, str]] = field(default_factory=list)
+    actions: list[CaseAction] = field(default_factory=list)
     outcome: str = ""
     opened_at: datetime | None = None
     resolved_at: datetime | None = None
     version: int = 1
 
 
-_CASE = ("case_id::text, household_id::text, jurisdiction_path, level, status, actions, "
+_CASE = ("case_id::text, household_id::text, jurisdiction_path, level, status, "
          "outcome, opened_at, resolved_at, version")
+
+
+def _case(row: Any, actions: list[CaseAction]) -> Case:
+    case_id, household_id, path, level, status, outcome, opened_at, resolved_at, version = row
+    return Case(case_id, household_id, path, level, status, actions, outcome, opened_at,
+                resolved_at, version)
+
+
+async def _with_actions(uow: UnitOfWork, rows: list[Any]) -> list[Case]:
+    actions = await action_store.actions_of(uow, [r[0] for r in rows])
+    return [_case(r, actions[r[0]]) for r in rows]
 
 
 async def insert_report(uow: UnitOfWork, report_id: str, household_id: str, path: str,
@@ -67,7 +78,7 @@ async def recent_medical_spendings(uow: UnitOfWork, household_ids: list[str], si
 async def open_case_of(uow: UnitOfWork, household_id: str) -> Case | None:
     row = await uow.fetchone(f"SELECT {_CASE} FROM aid_cases WHERE household_id = %s "
                              "AND status = 1 FOR UPDATE", [household_id])
-    return Case(*row) if row else None
+    return (await _with_actions(uow, [row]))[0] if row else None
 
 
 async def open_cases_by_level(uow: UnitOfWork) -> dict[int, int]:
@@ -78,30 +89,34 @@ async def open_cases_by_level(uow: UnitOfWork) -> dict[int, int]:
 
 
 async def get_case(uow: UnitOfWork, case_id: str, lock: bool = False) -> Case | None:
+    """The case with its actions (read after the case row is locked, when `lock`)."""
     row = await uow.fetchone(f"SELECT {_CASE} FROM aid_cases WHERE case_id = %s"
                              + (" FOR UPDATE" if lock else ""), [case_id])
-    return Case(*row) if row else None
+    return (await _with_actions(uow, [row]))[0] if row else None
 
 
 async def insert_case(uow: UnitOfWork, case: Case) -> Case:
     row = await uow.fetchone(
-        "INSERT INTO aid_cases (case_id, household_id, jurisdiction_path, level, actions) "
-        f"VALUES (%s, %s, %s, %s, %s) RETURNING {_CASE}",
-        [case.case_id, case.household_id, case.jurisdiction_path, case.level,
-         Jsonb(case.actions)])
+        "INSERT INTO aid_cases (case_id, household_id, jurisdiction_path, level) "
+        f"VALUES (%s, %s, %s, %s) RETURNING {_CASE}",
+        [case.case_id, case.household_id, case.jurisdiction_path, case.level])
     assert row is not None
-    return Case(*row)
+    await action_store.add_actions(uow, case.case_id, case.jurisdiction_path, case.actions)
+    return _case(row, case.actions)
 
 
-async def update_case(uow: UnitOfWork, case: Case) -> Case:
+async def update_case(uow: UnitOfWork, case: Case, new_actions: list[CaseAction] | None = None
+                      ) -> Case:
+    """Writes level, status and outcome, adds `new_actions` after the case's actions, and moves
+    the version on by one (a completion of an action is written by action_store)."""
     row = await uow.fetchone(
-        "UPDATE aid_cases SET level = %s, status = %s, actions = %s, outcome = %s, "
+        "UPDATE aid_cases SET level = %s, status = %s, outcome = %s, "
         "resolved_at = CASE WHEN %s = 2 THEN now() ELSE resolved_at END, version = version + 1 "
         f"WHERE case_id = %s RETURNING {_CASE}",
-        [case.level, case.status, Jsonb(case.actions), case.outcome, case.status,
-         case.case_id])
+        [case.level, case.status, case.outcome, case.status, case.case_id])
     assert row is not None
-    return Case(*row)
+    await action_store.add_actions(uow, case.case_id, case.jurisdiction_path, new_actions or [])
+    return _case(row, case.actions + (new_actions or []))
 
 
 async def list_cases(uow: UnitOfWork, paths: list[str], min_level: int, include_resolved: bool,
@@ -117,4 +132,4 @@ async def list_cases(uow: UnitOfWork, paths: list[str], min_level: int, include_
     rows: list[Any] = await uow.fetchall(
         f"SELECT {_CASE} FROM aid_cases WHERE {' AND '.join(where)} ORDER BY case_id LIMIT %s",
         [*params, limit])
-    return [Case(*r) for r in rows]
+    return await _with_actions(uow, rows)

@@ -81,8 +81,11 @@ async def rehome_persons(uow: UnitOfWork, moves: list[tuple[str, str]]) -> None:
 
 
 async def rehome_households(uow: UnitOfWork, moves: list[tuple[str, str]]) -> None:
-    """Households that moved to another grid take their file along: hardship reports and aid
-    cases are re-filed under the new path (one statement for many households)."""
+    """Households that moved to another grid take their file along: hardship reports, aid cases
+    and their required actions are re-filed under the new path (one statement for many
+    households). A case's actions are updated from the case's own update, so each case row is
+    locked before its actions, as the deadline scan and CompleteCaseAction lock them. The relief
+    ledger stays where each grant was decided (append-only; the case keeps its total)."""
     if not moves:
         return
     await uow.execute(
@@ -90,8 +93,12 @@ async def rehome_households(uow: UnitOfWork, moves: list[tuple[str, str]]) -> No
         "reports AS (UPDATE hardship_reports r SET jurisdiction_path = m.path FROM moved m "
         "  WHERE r.household_id = m.household_id AND r.jurisdiction_path <> m.path RETURNING 1), "
         "cases AS (UPDATE aid_cases c SET jurisdiction_path = m.path FROM moved m "
-        "  WHERE c.household_id = m.household_id AND c.jurisdiction_path <> m.path RETURNING 1) "
-        "SELECT (SELECT count(*) FROM reports), (SELECT count(*) FROM cases)",
+        "  WHERE c.household_id = m.household_id AND c.jurisdiction_path <> m.path "
+        "  RETURNING c.case_id, c.jurisdiction_path), "
+        "actions AS (UPDATE case_actions a SET jurisdiction_path = c.jurisdiction_path "
+        "  FROM cases c WHERE a.case_id = c.case_id RETURNING 1) "
+        "SELECT (SELECT count(*) FROM reports), (SELECT count(*) FROM cases), "
+        "(SELECT count(*) FROM actions)",
         [[m[0] for m in moves], [m[1] for m in moves]])
 
 

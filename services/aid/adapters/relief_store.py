@@ -1,4 +1,4 @@
-"""SQL for relief budgets and the relief ledger."""
+"""SQL for relief budgets, what each case has been granted, and the relief ledger."""
 
 from __future__ import annotations
 
@@ -46,6 +46,24 @@ async def get_budget(uow: UnitOfWork, community: str, year: int) -> BudgetRow | 
 async def spend(uow: UnitOfWork, community: str, year: int, amount_fen: int) -> None:
     await uow.execute("UPDATE relief_budgets SET granted_fen = granted_fen + %s "
                       "WHERE community_path = %s AND year = %s", [amount_fen, community, year])
+
+
+async def case_granted(uow: UnitOfWork, case_id: str) -> int:
+    """What the case has been granted so far (read with the case row locked by the caller)."""
+    row = await uow.fetchone("SELECT relief_granted_fen FROM aid_cases WHERE case_id = %s",
+                             [case_id])
+    assert row is not None
+    return int(row[0])
+
+
+async def add_to_case(uow: UnitOfWork, case_id: str, amount_fen: int) -> int:
+    """Adds a grant to the case's total (not a change of the case's own state: its version
+    stays); returns the new total."""
+    row = await uow.fetchone("UPDATE aid_cases SET relief_granted_fen = relief_granted_fen + %s "
+                             "WHERE case_id = %s RETURNING relief_granted_fen",
+                             [amount_fen, case_id])
+    assert row is not None
+    return int(row[0])
 
 
 async def insert_decision(uow: UnitOfWork, values: dict[str, Any]) -> datetime:

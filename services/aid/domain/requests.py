@@ -135,9 +135,9 @@ def arrive(request: ServiceRequest, at: datetime) -> bool:
     """Records the arrival, late or not; returns True when this newly breaches the arrival
     deadline (late, and the scan had not marked it yet)."""
     require_step(request, ARRIVE)
-    if at < request.submitted_at:
+    if at < (request.dispatched_at or request.submitted_at):  # dispatched: after submission
         raise InvalidArgument([FieldViolation("arrived_at",
-                                              "cannot be before the request was submitted")])
+                                              "cannot be before the team was dispatched")])
     request.status, request.arrived_at = ON_SITE, at
     if request.arrived_on_time or request.arrival_breached:
         return False

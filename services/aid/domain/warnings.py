@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aid.config import AidRules
+from aid.domain.case_actions import CaseAction
 from runtime.errors import Violations
 
 NONE, YELLOW, ORANGE, RED = 0, 1, 2, 3
@@ -60,6 +61,6 @@ def evaluate(kind: int, amount_fen: int, income_fen: int, rules: AidRules) -> Ev
     return Evaluation(YELLOW, "gap in daily spending")
 
 
-def required_actions(level: int, now: datetime) -> list[dict[str, str]]:
-    return [{"action": action, "due_at": (now + within).isoformat()}
-            for action, within in REQUIRED_ACTIONS.get(level, ())]
+def required_actions(level: int, now: datetime) -> list[CaseAction]:
+    """The actions a warning of `level` requires, due from `now`."""
+    return [CaseAction(action, now + within) for action, within in REQUIRED_ACTIONS.get(level, ())]

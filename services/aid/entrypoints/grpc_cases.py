@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TypeAlias
 
 import grpc
 
 from aid.adapters.case_store import Case
 from aid.config import Aid
-from aid.service import cases
+from aid.domain.case_actions import CaseAction
+from aid.service import case_actions, cases
 from cdsp.aid.v1 import aid_pb2 as pb
 from runtime.auth import current_caller
 from runtime.timestamps import from_timestamp, to_timestamp
@@ -17,13 +17,18 @@ from runtime.timestamps import from_timestamp, to_timestamp
 Ctx: TypeAlias = grpc.aio.ServicerContext
 
 
+def action_to_proto(a: CaseAction) -> pb.RequiredAction:
+    return pb.RequiredAction(action=a.action, due_at=to_timestamp(a.due_at),
+                             completed_at=to_timestamp(a.completed_at),
+                             completed_by=a.completed_by, note=a.note, breached=a.breached)
+
+
 def case_to_proto(case: Case) -> pb.AidCase:
     return pb.AidCase(
         case_id=case.case_id, household_id=case.household_id,
         jurisdiction_path=case.jurisdiction_path, level=case.level,  # type: ignore[arg-type]
         status=case.status,  # type: ignore[arg-type]
-        actions=[pb.RequiredAction(action=a["action"], due_at=to_timestamp(
-            datetime.fromisoformat(a["due_at"]))) for a in case.actions],
+        actions=[action_to_proto(a) for a in case.actions],
         outcome=case.outcome, opened_at=to_timestamp(case.opened_at),
         resolved_at=to_timestamp(case.resolved_at), version=case.version)
 
@@ -56,4 +61,11 @@ class CaseMethods:
     async def ResolveCase(self, request: pb.ResolveCaseRequest, context: Ctx) -> pb.AidCase:
         case = await cases.resolve_case(self.aid, current_caller(), request.case_id,
                                         request.outcome, request.expected_version)
+        return case_to_proto(case)
+
+    async def CompleteCaseAction(self, request: pb.CompleteCaseActionRequest, context: Ctx
+                                 ) -> pb.AidCase:
+        case = await case_actions.complete_action(
+            self.aid, current_caller(), request.case_id, request.action, request.note,
+            from_timestamp(request.completed_at, request.HasField("completed_at")))
         return case_to_proto(case)

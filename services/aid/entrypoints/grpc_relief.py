@@ -28,7 +28,8 @@ class ReliefMethods:
             decision_id=decision.decision_id, household_id=decision.household_id,
             amount_fen=decision.amount_fen, granted=True,
             budget_remaining_fen=decision.budget_remaining_fen,
-            decided_at=to_timestamp(decision.decided_at))
+            decided_at=to_timestamp(decision.decided_at), case_id=decision.case_id,
+            case_granted_fen=decision.case_granted_fen, case_cap_fen=decision.case_cap_fen)
 
     async def GetBudget(self, request: pb.GetBudgetRequest, context: Ctx) -> pb.Budget:
         b = await relief.get_budget(self.aid, current_caller(), request.community_path,

@@ -8,6 +8,7 @@ import grpc
 
 from aid.config import Aid, AidRules
 from aid.entrypoints.grpc_servicer import AidServicer
+from aid.service.case_actions import case_action_jobs
 from aid.service.gauges import gauge_jobs
 from aid.service.kits import kit_jobs
 from aid.service.projection import projection_handlers
@@ -29,7 +30,8 @@ def add_servicers(server: grpc.aio.Server, rt: Runtime) -> list[str]:
 
 
 def consumers(rt: Runtime) -> list[EventConsumer]:
-    """The registry's events keep the aid service's projection of persons and households."""
+    """The registry's events keep the aid service's projection of persons, households and
+    jurisdictions."""
     s = rt.settings
     handlers, batch_handlers = projection_handlers(RULES)
     return [EventConsumer(rt.db, s.kafka_bootstrap, "aid-registry-projection",
@@ -42,7 +44,7 @@ def periodic(rt: Runtime) -> list[PeriodicJob]:
     """Deadline scans: they run at start-up too, so a breach that happened while the service
     was down is found as soon as it is back. The dashboard gauges are refreshed alongside."""
     aid = _aid(rt)
-    return [*request_jobs(aid), *kit_jobs(aid), *gauge_jobs(aid)]
+    return [*request_jobs(aid), *case_action_jobs(aid), *kit_jobs(aid), *gauge_jobs(aid)]
 
 
 DEFINITION = ServiceDefinition(

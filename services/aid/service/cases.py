@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from aid.adapters import case_store, projection_store
+from aid.adapters import action_store, case_store, projection_store
 from aid.adapters.case_store import Case
 from aid.adapters.projection_store import HouseholdRow
 from aid.config import Aid, AidRules
@@ -25,7 +25,7 @@ CLOCK_SKEW = timedelta(minutes=2)
 RECENT = timedelta(days=31)  # medical spending is monthly: the last report counts a month
 
 
-def _record_case(uow: UnitOfWork, case: Case, payload: object) -> None:
+def record_case(uow: UnitOfWork, case: Case, payload: object) -> None:
     uow.record(payload, aggregate_type="aid_case", aggregate_id=case.case_id,  # type: ignore[arg-type]
                version=case.version, jurisdiction_path=case.jurisdiction_path)
 
@@ -65,19 +65,19 @@ async def apply_warning(uow: UnitOfWork, household: HouseholdRow,
         case = await case_store.insert_case(uow, Case(
             str(uuid.uuid4()), household.household_id, household.jurisdiction_path,
             evaluation.level, case_store.OPEN, warnings.required_actions(evaluation.level, now)))
-        _record_case(uow, case, ev.CaseOpened(
+        record_case(uow, case, ev.CaseOpened(
             case_id=case.case_id, household_id=case.household_id,
             level=case.level,  # type: ignore[arg-type]
-            required_actions=[a["action"] for a in case.actions]))
+            required_actions=[a.action for a in case.actions]))
     elif evaluation.level > case.level:
         previous = case.level
         case.level = evaluation.level
-        case.actions = case.actions + warnings.required_actions(evaluation.level, now)
-        case = await case_store.update_case(uow, case)
+        case = await case_store.update_case(
+            uow, case, warnings.required_actions(evaluation.level, now))
     else:
         return case  # the open case already answers this level
     members = await projection_store.household_members(uow, household.household_id)
-    _record_case(uow, case, ev.WarningRaised(
+    record_case(uow, case, ev.WarningRaised(
         household_id=case.household_id, case_id=case.case_id,
         level=case.level, previous_level=previous,  # type: ignore[arg-type]
         reason=evaluation.reason, person_ids=members))
@@ -133,8 +133,9 @@ async def resolve_case(aid: Aid, caller: Caller, case_id: str, outcome: str,
             raise FailedPrecondition(f"version {expected_version} is stale: the case is at "
                                      f"version {case.version}; read it again and retry")
         case.status, case.outcome = case_store.RESOLVED, outcome.strip()
+        await action_store.close_actions(uow, case.case_id)
         case = await case_store.update_case(uow, case)
-        _record_case(uow, case, ev.CaseResolved(case_id=case.case_id,
+        record_case(uow, case, ev.CaseResolved(case_id=case.case_id,
                                                 household_id=case.household_id,
                                                 outcome=case.outcome))
         return case

@@ -1,4 +1,5 @@
-"""Handlers for the registry's events: keep the aid service's own view of persons and households.
+"""Handlers for the registry's events: keep the aid service's own view of persons, households
+and jurisdictions (with the minimum living standard that caps relief).
 
 Each runs inside the consumer's unit of work (with the inbox row), so an event is applied exactly
 once; the version check makes an older event arriving late a no-op. An archive applies the
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
-from aid.adapters import projection_store
+from aid.adapters import jurisdiction_store, projection_store
 from aid.config import AidRules
 from aid.service import cases
 from cdsp.events.v1 import registry_pb2 as ev
@@ -32,6 +33,12 @@ async def on_person_archived(envelope: Envelope, payload: Message, uow: UnitOfWo
         await projection_store.upsert_person(uow, payload.person, envelope.aggregate_version)
     else:
         await projection_store.archive_person(uow, payload.person_id, envelope.aggregate_version)
+
+
+@applies_snapshots
+async def on_jurisdiction(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+    assert isinstance(payload, ev.JurisdictionChanged)
+    await jurisdiction_store.upsert_jurisdiction(uow, payload, envelope.aggregate_version)
 
 
 HOUSEHOLD_CHANGED = ev.HouseholdChanged.DESCRIPTOR.full_name
@@ -61,4 +68,5 @@ def projection_handlers(rules: AidRules) -> tuple[dict[str, Handler], dict[str, 
         ev.PersonUpdated.DESCRIPTOR.full_name: on_person,
         ev.PersonReactivated.DESCRIPTOR.full_name: on_person,
         ev.PersonArchived.DESCRIPTOR.full_name: on_person_archived,
+        ev.JurisdictionChanged.DESCRIPTOR.full_name: on_jurisdiction,
     }, {HOUSEHOLD_CHANGED: on_households}
