@@ -115,12 +115,14 @@ class UnitOfWork:
         await self.conn.execute("SELECT set_config('cdsp.scope', %s, true)", [caller.row_filter])
 
     def record(self, payload: Message, *, aggregate_type: str, aggregate_id: str, version: int,
-               jurisdiction_path: str) -> None:
-        """Adds an event; it reaches the outbox only if this unit of work commits."""
+               jurisdiction_path: str, snapshot: bool = False) -> None:
+        """Adds an event; it reaches the outbox only if this unit of work commits. `snapshot`:
+        the aggregate's current state re-published (runtime.snapshots), not a change."""
         envelope = build_envelope(payload, aggregate_type=aggregate_type,
                                   aggregate_id=aggregate_id, version=version,
                                   jurisdiction_path=jurisdiction_path, producer=self.db.service,
-                                  actor=self.caller.subject, request_id=request_id.get())
+                                  actor=self.caller.subject, request_id=request_id.get(),
+                                  snapshot=snapshot)
         self.events.append(OutgoingEvent(self.db.topic, aggregate_id, envelope))
 
     async def _write_outbox(self) -> None:

@@ -27,7 +27,7 @@ class OutgoingEvent:
 
 def build_envelope(payload: Message, *, aggregate_type: str, aggregate_id: str, version: int,
                    jurisdiction_path: str, producer: str, actor: str, request_id: str,
-                   occurred_at: datetime | None = None) -> Envelope:
+                   occurred_at: datetime | None = None, snapshot: bool = False) -> Envelope:
     env = Envelope(
         event_id=str(uuid.uuid4()),
         event_type=payload.DESCRIPTOR.full_name,
@@ -38,6 +38,7 @@ def build_envelope(payload: Message, *, aggregate_type: str, aggregate_id: str, 
         request_id=request_id,
         actor=actor,
         jurisdiction_path=jurisdiction_path,
+        snapshot=snapshot,
     )
     env.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
     env.payload.Pack(payload)
