@@ -52,6 +52,8 @@ class RetryLoop:
         self.poll_s = poll_s
         self._task: asyncio.Task[None] | None = None
         self._gauge_at = 0.0
+        # At 0 from the start, so the first expiry is an increase an alert sees.
+        PENDING_EXPIRED.labels(consumer.group_id)
 
     @property
     def group(self) -> str:
@@ -128,7 +130,7 @@ class RetryLoop:
             return
         outcome = "expired" if row.expired else "resumed"
         if row.expired:
-            PENDING_EXPIRED.labels(self.group, envelope.event_type).inc()
+            PENDING_EXPIRED.labels(self.group).inc()
             log.warning("consumer %s: %s waited for %s until it expired; finished without it",
                         self.group, envelope.event_type, ", ".join(row.waiting_for))
         EVENTS_CONSUMED.labels(row.topic, envelope.event_type, outcome).inc()

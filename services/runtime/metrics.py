@@ -34,8 +34,9 @@ PENDING_EVENTS = Gauge("cdsp_pending_events",
                        "Events a consumer holds until what they name arrives (runtime.pending)",
                        ["group"])
 PENDING_EXPIRED = Counter("cdsp_pending_events_expired_total",
-                          "Pending events finished without what they waited for",
-                          ["group", "event_type"])
+                          "Pending events finished without what they waited for (the event "
+                          "type is in the log line and in the PendingEventExpired event)",
+                          ["group"])
 OUTBOX_PARKED = Gauge("cdsp_outbox_parked_events",
                       "Outbox events the broker rejected for good, parked by the relay")
 INBOX_PURGED = Counter("cdsp_inbox_rows_purged_total",

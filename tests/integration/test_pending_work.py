@@ -153,8 +153,7 @@ async def _is(found: object, expected: list[str]) -> bool:
 
 
 def _expired(group: str) -> float:
-    value = REGISTRY.get_sample_value("cdsp_pending_events_expired_total",
-                                      {"group": group, "event_type": NEEDS})
+    value = REGISTRY.get_sample_value("cdsp_pending_events_expired_total", {"group": group})
     return value or 0.0
 
 
