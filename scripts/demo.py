@@ -21,6 +21,9 @@ service (demo_notification.py): before the scenario a partner webhook, the grid 
 a resident's app link are set up; after it, the notices the aid and employment events made, the
 channels chosen for each recipient and why, what the SMS/voice provider, the SMTP relay and the
 webhook receiver got (signature verified), the inboxes, refused webhook URLs and the metrics.
+Last (demo_moves.py), a household moves to another grid and back: the services re-home its open
+aid request and care schedule for the new grid's worker; and the registry re-publishes its
+jurisdictions as snapshot events (a rebuild).
 Resident ID and phone numbers are printed masked only, names as the surname. Exits 1 when anything
 misbehaves (a smoke check). Repeatable on one stack: the community stays at 127 active residents.
 """
@@ -37,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 
 import demo_aid
 import demo_employment
+import demo_moves
 import demo_notification
 import demo_volunteer
 import grpc
@@ -322,6 +326,7 @@ def main() -> int:
     demo_employment.run(stack, s, admin_token)
     demo_volunteer.run(stack, s, admin_token)
     demo_notification.run(stack, s, admin_token, notices)
+    demo_moves.run(stack, s, admin_token)
     print("\n=== 结果 Result")
     if failures:
         print(f"  {len(failures)} check(s) FAILED:\n    " + "\n    ".join(failures))

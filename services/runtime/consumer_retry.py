@@ -105,9 +105,18 @@ class RetryLoop:
 
     async def _retry(self, row: pending.PendingRow) -> None:
         envelope = Envelope.FromString(row.envelope)
-        payload = unpack_payload(envelope)
-        handler = self.consumer.handlers[envelope.event_type]
         db = self.consumer.db
+        handler = self.consumer.handlers.get(envelope.event_type)
+        if handler is None:  # a version of the service that no longer handles this type
+            async with db.unit_of_work(SYSTEM) as uow:
+                await pending.finish(uow, self.group, row.event_id)
+            EVENTS_CONSUMED.labels(row.topic, envelope.event_type, "ignored").inc()
+            return
+        try:
+            payload = unpack_payload(envelope)
+        except (KeyError, ValueError) as exc:  # a payload this version cannot read
+            await self._give_up(row, envelope, exc)
+            return
         try:
             async with db.unit_of_work(SYSTEM) as uow:
                 if row.expired:

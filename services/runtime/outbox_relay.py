@@ -149,12 +149,12 @@ class OutboxRelay:
                     await conn.execute("UPDATE outbox SET parked_at = now(), "
                                        "attempts = attempts + 1, last_error = %s WHERE id = %s",
                                        [_describe(why), event_id])
-                if error is not None:
-                    done = set(sent) | {event_id for event_id, _ in parked}
+                done = set(sent) | {event_id for event_id, _ in parked}
+                first_left = next((r[0] for r in rows if r[0] not in done), None)
+                if error is not None and first_left is not None:  # what held the round up
                     await conn.execute("UPDATE outbox SET attempts = attempts + 1, "
                                        "last_error = %s WHERE id = %s",
-                                       [_describe(error),
-                                        next(r[0] for r in rows if r[0] not in done)])
+                                       [_describe(error), first_left])
             await conn.commit()
             for event_id, why in parked:
                 log.error("outbox event %d parked: the broker refuses it for good (%s)",

@@ -61,7 +61,7 @@ def test_a_restored_projection_is_rebuilt_from_the_registry_s_snapshot(
     ids = sorted(expected)
     for service in TABLES:
         wait_until(lambda s=service: _states(stack, s, ids) == expected,
-                   f"{service} holds the three persons")
+                   f"{service} holds the three persons", timeout=60)
         # A restore from an older backup: the projection has lost them.
         ServiceDb(stack.database_url(service)).rows(
             f"DELETE FROM {TABLES[service]} WHERE person_id = ANY(%s::uuid[]) RETURNING 1", [ids])
@@ -73,7 +73,7 @@ def test_a_restored_projection_is_rebuilt_from_the_registry_s_snapshot(
     assert set(counted) == {"person"} and int(counted["person"]) >= 3
     for service in TABLES:
         wait_until(lambda s=service: _states(stack, s, ids) == expected,
-                   f"{service} rebuilt from the snapshot")
+                   f"{service} rebuilt from the snapshot", timeout=60)
 
     reader = TopicReader(stack.kafka_bootstrap, "cdsp.registry.v1")
     try:
