@@ -43,6 +43,16 @@ for _name in COLOUR_NAMES.values():
     VISITS_MISSED.labels(_name)
 
 
+def visit_logged(row: VisitRow) -> ev.VisitLogged:
+    """The event of a logged visit; its snapshot too (a visit never changes). What the visitor
+    found in their own words (health, needs, safety) stays in the service."""
+    return ev.VisitLogged(visit_id=row.visit_id, person_id=row.person_id,
+                          volunteer_id=row.volunteer_id, by_phone=row.by_phone,
+                          visited_at=to_timestamp(row.visited_at),
+                          duration_minutes=row.duration_minutes,
+                          follow_up_needs=row.follow_up_needs, safety_concern=row.safety_concern)
+
+
 async def log_visit(v: Volunteers, caller: Caller, new: NewVisit) -> VisitRow:
     caller.require_role(*VISIT_ROLES)
     require_uuid(new.person_id, "person_id")
@@ -69,13 +79,7 @@ async def log_visit(v: Volunteers, caller: Caller, new: NewVisit) -> VisitRow:
         due = schedule.next_due(person.colour, visit.visited_at, visit.visited_at,
                                 v.rules.hours_for(person.living_alone))
         await person_store.record_visit(uow, person.person_id, visit.visited_at, due)
-        uow.record(ev.VisitLogged(visit_id=row.visit_id, person_id=row.person_id,
-                                  volunteer_id=row.volunteer_id, by_phone=row.by_phone,
-                                  visited_at=to_timestamp(row.visited_at),
-                                  duration_minutes=row.duration_minutes,
-                                  follow_up_needs=row.follow_up_needs,
-                                  safety_concern=row.safety_concern),
-                   aggregate_type="visit", aggregate_id=row.visit_id, version=1,
+        uow.record(visit_logged(row), aggregate_type="visit", aggregate_id=row.visit_id, version=1,
                    jurisdiction_path=person.jurisdiction_path)
     return row
 

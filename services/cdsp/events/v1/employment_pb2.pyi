@@ -51,6 +51,32 @@ EMPLOYMENT_TRACK_HOME_BASED: EmploymentTrack.ValueType  # 4
 """home-based work (severe disability)"""
 Global___EmploymentTrack: _TypeAlias = EmploymentTrack  # noqa: Y015
 
+class _EnrolmentStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EnrolmentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EnrolmentStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ENROLMENT_STATUS_UNSPECIFIED: _EnrolmentStatus.ValueType  # 0
+    ENROLMENT_STATUS_ENROLLED: _EnrolmentStatus.ValueType  # 1
+    """has a seat"""
+    ENROLMENT_STATUS_WAITLISTED: _EnrolmentStatus.ValueType  # 2
+    ENROLMENT_STATUS_WITHDRAWN: _EnrolmentStatus.ValueType  # 3
+    ENROLMENT_STATUS_COMPLETED: _EnrolmentStatus.ValueType  # 4
+    """keeps its seat"""
+
+class EnrolmentStatus(_EnrolmentStatus, metaclass=_EnrolmentStatusEnumTypeWrapper):
+    """Where an enrolment stands (EnrolmentState); the same numbers as the API's EnrolmentStatus."""
+
+ENROLMENT_STATUS_UNSPECIFIED: EnrolmentStatus.ValueType  # 0
+ENROLMENT_STATUS_ENROLLED: EnrolmentStatus.ValueType  # 1
+"""has a seat"""
+ENROLMENT_STATUS_WAITLISTED: EnrolmentStatus.ValueType  # 2
+ENROLMENT_STATUS_WITHDRAWN: EnrolmentStatus.ValueType  # 3
+ENROLMENT_STATUS_COMPLETED: EnrolmentStatus.ValueType  # 4
+"""keeps its seat"""
+Global___EnrolmentStatus: _TypeAlias = EnrolmentStatus  # noqa: Y015
+
 @_typing.final
 class AssessmentCompleted(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -319,3 +345,223 @@ class StartupGrantAwarded(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StartupGrantAwarded: _TypeAlias = StartupGrantAwarded  # noqa: Y015
+
+@_typing.final
+class PlanState(_message.Message):
+    """The current state of a person's plan, re-published by the snapshot command
+    (Envelope.snapshot): aggregate employment_plan keyed by the person, at the plan's version, as
+    PlanMade. Without the reasons (an override's reason is a worker's own words).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    TRACK_FIELD_NUMBER: _builtins.int
+    RECOMMENDED_TRACK_FIELD_NUMBER: _builtins.int
+    OVERRIDDEN_FIELD_NUMBER: _builtins.int
+    ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
+    TOTAL_SCORE_FIELD_NUMBER: _builtins.int
+    MADE_AT_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    person_id: _builtins.str
+    track: Global___EmploymentTrack.ValueType
+    recommended_track: Global___EmploymentTrack.ValueType
+    """what the rules recommended"""
+    overridden: _builtins.bool
+    """a worker chose the track instead"""
+    assessment_id: _builtins.str
+    """the latest assessment, which the plan follows"""
+    total_score: _builtins.int
+    """its weighted total, 0-100"""
+    @_builtins.property
+    def made_at(self) -> _timestamp_pb2.Timestamp:
+        """of this version"""
+
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        track: Global___EmploymentTrack.ValueType = ...,
+        recommended_track: Global___EmploymentTrack.ValueType = ...,
+        overridden: _builtins.bool = ...,
+        assessment_id: _builtins.str = ...,
+        total_score: _builtins.int = ...,
+        made_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["made_at", b"made_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "made_at", b"made_at", "overridden", b"overridden", "person_id", b"person_id", "plan_id", b"plan_id", "recommended_track", b"recommended_track", "total_score", b"total_score", "track", b"track"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanState: _TypeAlias = PlanState  # noqa: Y015
+
+@_typing.final
+class CourseState(_message.Message):
+    """The current state of a training course, re-published by the snapshot command
+    (Envelope.snapshot): aggregate course, version 1 (a course has no version; the counts are
+    the enrolments', each of which has its own state and version).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COURSE_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    TRACK_FIELD_NUMBER: _builtins.int
+    CAPACITY_FIELD_NUMBER: _builtins.int
+    SEATS_TAKEN_FIELD_NUMBER: _builtins.int
+    WAITLISTED_FIELD_NUMBER: _builtins.int
+    CLASS_HOURS_FIELD_NUMBER: _builtins.int
+    STARTS_AT_FIELD_NUMBER: _builtins.int
+    ENDS_AT_FIELD_NUMBER: _builtins.int
+    course_id: _builtins.str
+    title: _builtins.str
+    track: Global___EmploymentTrack.ValueType
+    """unspecified: for any track"""
+    capacity: _builtins.int
+    seats_taken: _builtins.int
+    """enrolments enrolled or completed"""
+    waitlisted: _builtins.int
+    """enrolments on the waiting list"""
+    class_hours: _builtins.int
+    @_builtins.property
+    def starts_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def ends_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        course_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        track: Global___EmploymentTrack.ValueType = ...,
+        capacity: _builtins.int = ...,
+        seats_taken: _builtins.int = ...,
+        waitlisted: _builtins.int = ...,
+        class_hours: _builtins.int = ...,
+        starts_at: _timestamp_pb2.Timestamp | None = ...,
+        ends_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ends_at", b"ends_at", "starts_at", b"starts_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capacity", b"capacity", "class_hours", b"class_hours", "course_id", b"course_id", "ends_at", b"ends_at", "seats_taken", b"seats_taken", "starts_at", b"starts_at", "title", b"title", "track", b"track", "waitlisted", b"waitlisted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CourseState: _TypeAlias = CourseState  # noqa: Y015
+
+@_typing.final
+class EnrolmentState(_message.Message):
+    """The current state of an enrolment, re-published by the snapshot command (Envelope.snapshot):
+    aggregate course_enrolment, at the enrolment's version, as Enrolled and CourseCompleted.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENROLMENT_ID_FIELD_NUMBER: _builtins.int
+    COURSE_ID_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    WAITLIST_POSITION_FIELD_NUMBER: _builtins.int
+    HOURS_ATTENDED_FIELD_NUMBER: _builtins.int
+    ENROLLED_AT_FIELD_NUMBER: _builtins.int
+    COMPLETED_AT_FIELD_NUMBER: _builtins.int
+    enrolment_id: _builtins.str
+    course_id: _builtins.str
+    person_id: _builtins.str
+    status: Global___EnrolmentStatus.ValueType
+    waitlist_position: _builtins.int
+    """1 = next for a seat; 0 when not waiting"""
+    hours_attended: _builtins.int
+    @_builtins.property
+    def enrolled_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def completed_at(self) -> _timestamp_pb2.Timestamp:
+        """unset unless completed"""
+
+    def __init__(
+        self,
+        *,
+        enrolment_id: _builtins.str = ...,
+        course_id: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        status: Global___EnrolmentStatus.ValueType = ...,
+        waitlist_position: _builtins.int = ...,
+        hours_attended: _builtins.int = ...,
+        enrolled_at: _timestamp_pb2.Timestamp | None = ...,
+        completed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "enrolled_at", b"enrolled_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "course_id", b"course_id", "enrolled_at", b"enrolled_at", "enrolment_id", b"enrolment_id", "hours_attended", b"hours_attended", "person_id", b"person_id", "status", b"status", "waitlist_position", b"waitlist_position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EnrolmentState: _TypeAlias = EnrolmentState  # noqa: Y015
+
+@_typing.final
+class PlacementState(_message.Message):
+    """The current state of a placement, re-published by the snapshot command (Envelope.snapshot):
+    aggregate employment_placement, at the placement's version, as Placed and PlacementEnded.
+    Without the end reason and the follow-up findings (a worker's own words).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLACEMENT_ID_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    EMPLOYER_ID_FIELD_NUMBER: _builtins.int
+    FULL_TIME_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    ENDED_FIELD_NUMBER: _builtins.int
+    MONTHLY_SUBSIDY_FEN_FIELD_NUMBER: _builtins.int
+    NEXT_FOLLOW_UP_DUE_FIELD_NUMBER: _builtins.int
+    LAST_FOLLOW_UP_AT_FIELD_NUMBER: _builtins.int
+    placement_id: _builtins.str
+    person_id: _builtins.str
+    post_id: _builtins.str
+    employer_id: _builtins.str
+    """empty for a community public-welfare post"""
+    full_time: _builtins.bool
+    ended: _builtins.bool
+    monthly_subsidy_fen: _builtins.int
+    """owed to the employer per month of the placement"""
+    @_builtins.property
+    def start_date(self) -> _common_pb2.Date: ...
+    @_builtins.property
+    def end_date(self) -> _common_pb2.Date:
+        """the last day; unset while active"""
+
+    @_builtins.property
+    def next_follow_up_due(self) -> _timestamp_pb2.Timestamp:
+        """unset once ended"""
+
+    @_builtins.property
+    def last_follow_up_at(self) -> _timestamp_pb2.Timestamp:
+        """unset before the first visit"""
+
+    def __init__(
+        self,
+        *,
+        placement_id: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        post_id: _builtins.str = ...,
+        employer_id: _builtins.str = ...,
+        full_time: _builtins.bool = ...,
+        start_date: _common_pb2.Date | None = ...,
+        end_date: _common_pb2.Date | None = ...,
+        ended: _builtins.bool = ...,
+        monthly_subsidy_fen: _builtins.int = ...,
+        next_follow_up_due: _timestamp_pb2.Timestamp | None = ...,
+        last_follow_up_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "last_follow_up_at", b"last_follow_up_at", "next_follow_up_due", b"next_follow_up_due", "start_date", b"start_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employer_id", b"employer_id", "end_date", b"end_date", "ended", b"ended", "full_time", b"full_time", "last_follow_up_at", b"last_follow_up_at", "monthly_subsidy_fen", b"monthly_subsidy_fen", "next_follow_up_due", b"next_follow_up_due", "person_id", b"person_id", "placement_id", b"placement_id", "post_id", b"post_id", "start_date", b"start_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlacementState: _TypeAlias = PlacementState  # noqa: Y015

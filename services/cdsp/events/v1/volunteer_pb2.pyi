@@ -288,3 +288,155 @@ class RiskColourChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RiskColourChanged: _TypeAlias = RiskColourChanged  # noqa: Y015
+
+@_typing.final
+class VolunteerState(_message.Message):
+    """The current state of a volunteer, re-published by the snapshot command (Envelope.snapshot):
+    aggregate volunteer, version 1 (as VolunteerRegistered: a volunteer has no version). Without
+    the name, phone, availability and team.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VOLUNTEER_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    GRID_PATHS_FIELD_NUMBER: _builtins.int
+    SKILLS_FIELD_NUMBER: _builtins.int
+    VERIFIED_FIELD_NUMBER: _builtins.int
+    MAX_LOAD_FIELD_NUMBER: _builtins.int
+    LOAD_FIELD_NUMBER: _builtins.int
+    SERVICE_MINUTES_FIELD_NUMBER: _builtins.int
+    REGISTERED_AT_FIELD_NUMBER: _builtins.int
+    volunteer_id: _builtins.str
+    kind: Global___VolunteerKind.ValueType
+    verified: _builtins.bool
+    max_load: _builtins.int
+    """the most persons they may visit"""
+    load: _builtins.int
+    """the persons they visit now (volunteer pairings)"""
+    service_minutes: _builtins.int
+    """of every visit logged"""
+    @_builtins.property
+    def grid_paths(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the grids they serve; filed under the first"""
+
+    @_builtins.property
+    def skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """skill codes, e.g. companionship, sign_language"""
+
+    @_builtins.property
+    def registered_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        volunteer_id: _builtins.str = ...,
+        kind: Global___VolunteerKind.ValueType = ...,
+        grid_paths: _abc.Iterable[_builtins.str] | None = ...,
+        skills: _abc.Iterable[_builtins.str] | None = ...,
+        verified: _builtins.bool = ...,
+        max_load: _builtins.int = ...,
+        load: _builtins.int = ...,
+        service_minutes: _builtins.int = ...,
+        registered_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["registered_at", b"registered_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grid_paths", b"grid_paths", "kind", b"kind", "load", b"load", "max_load", b"max_load", "registered_at", b"registered_at", "service_minutes", b"service_minutes", "skills", b"skills", "verified", b"verified", "volunteer_id", b"volunteer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VolunteerState: _TypeAlias = VolunteerState  # noqa: Y015
+
+@_typing.final
+class PairingState(_message.Message):
+    """The current state of a pairing, re-published by the snapshot command (Envelope.snapshot):
+    aggregate pairing, version 1 while active and 2 once ended, as PairingMade and PairingEnded.
+    Without the end reason (a worker's own words).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAIRING_ID_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    VOLUNTEER_ID_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    STARTED_AT_FIELD_NUMBER: _builtins.int
+    ENDED_AT_FIELD_NUMBER: _builtins.int
+    ENDED_FIELD_NUMBER: _builtins.int
+    pairing_id: _builtins.str
+    person_id: _builtins.str
+    volunteer_id: _builtins.str
+    role: Global___PairingRole.ValueType
+    ended: _builtins.bool
+    @_builtins.property
+    def started_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def ended_at(self) -> _timestamp_pb2.Timestamp:
+        """unset while active"""
+
+    def __init__(
+        self,
+        *,
+        pairing_id: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        volunteer_id: _builtins.str = ...,
+        role: Global___PairingRole.ValueType = ...,
+        started_at: _timestamp_pb2.Timestamp | None = ...,
+        ended_at: _timestamp_pb2.Timestamp | None = ...,
+        ended: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at", "started_at", b"started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended", b"ended", "ended_at", b"ended_at", "pairing_id", b"pairing_id", "person_id", b"person_id", "role", b"role", "started_at", b"started_at", "volunteer_id", b"volunteer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PairingState: _TypeAlias = PairingState  # noqa: Y015
+
+@_typing.final
+class CareScheduleState(_message.Message):
+    """The current state of a person's care schedule, re-published by the snapshot command
+    (Envelope.snapshot): aggregate care_schedule keyed by the person, at the schedule's colour
+    version, as RiskColourChanged and VisitMissed (0 before any change of colour). Only persons
+    cared for and not archived. Without the colour's reason (a worker's own words).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    COLOUR_FIELD_NUMBER: _builtins.int
+    COLOUR_SET_AT_FIELD_NUMBER: _builtins.int
+    LAST_VISIT_AT_FIELD_NUMBER: _builtins.int
+    NEXT_DUE_AT_FIELD_NUMBER: _builtins.int
+    LIVING_ALONE_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    colour: Global___RiskColour.ValueType
+    living_alone: _builtins.bool
+    """called or visited daily whatever the colour"""
+    @_builtins.property
+    def colour_set_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_visit_at(self) -> _timestamp_pb2.Timestamp:
+        """unset when never visited"""
+
+    @_builtins.property
+    def next_due_at(self) -> _timestamp_pb2.Timestamp:
+        """a visit is due by then"""
+
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        colour: Global___RiskColour.ValueType = ...,
+        colour_set_at: _timestamp_pb2.Timestamp | None = ...,
+        last_visit_at: _timestamp_pb2.Timestamp | None = ...,
+        next_due_at: _timestamp_pb2.Timestamp | None = ...,
+        living_alone: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["colour_set_at", b"colour_set_at", "last_visit_at", b"last_visit_at", "next_due_at", b"next_due_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["colour", b"colour", "colour_set_at", b"colour_set_at", "last_visit_at", b"last_visit_at", "living_alone", b"living_alone", "next_due_at", b"next_due_at", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CareScheduleState: _TypeAlias = CareScheduleState  # noqa: Y015
