@@ -23,19 +23,8 @@ from employment.adapters.placement_store import PlacementRow
 from employment.adapters.plan_store import PLAN_COLUMNS, PlanRow
 from employment.domain.placements import ACTIVE
 from employment.service.placements import pb_date
-from runtime.snapshots import Snapshot, SnapshotSource
+from runtime.snapshots import Snapshot, SnapshotSource, page_by_uuid
 from runtime.timestamps import to_timestamp
-
-FIRST_UUID = "00000000-0000-0000-0000-000000000000"
-_AFTER_UUID = f"coalesce(nullif(%(after)s, '')::uuid, '{FIRST_UUID}')"
-
-
-def _page(columns: str, table: str, key: str) -> str:
-    """One page by the uuid key. ORDER BY names the table's column: a bare name is the select
-    list's `key::text`, sorted as text, which no index serves; the column sorts as the primary
-    key, whose index can give a page without sorting what remains."""
-    return (f"SELECT {columns} FROM {table} WHERE {key} > {_AFTER_UUID} "
-            f"ORDER BY {table}.{key} LIMIT %(limit)s")
 
 
 def _course_state(row: Sequence[Any]) -> Snapshot:
@@ -91,17 +80,17 @@ def _grant_state(row: Sequence[Any]) -> Snapshot:
 
 SOURCES = [
     # Courses first: a projection of enrolments may want the course they are for.
-    SnapshotSource("course", _page(_COURSE, "courses", "course_id"), _course_state),
-    SnapshotSource("course_enrolment", _page(_ENROLMENT, "enrolments", "enrolment_id"),
+    SnapshotSource("course", page_by_uuid(_COURSE, "courses", "course_id"), _course_state),
+    SnapshotSource("course_enrolment", page_by_uuid(_ENROLMENT, "enrolments", "enrolment_id"),
                    _enrolment_state),
     # The plan is keyed by the person, as PlanMade; its score is the assessment it follows.
     SnapshotSource("employment_plan",
-                   _page(f"person_id::text, {PLAN_COLUMNS}, (SELECT a.total_score "
+                   page_by_uuid(f"person_id::text, {PLAN_COLUMNS}, (SELECT a.total_score "
                          "FROM assessments a WHERE a.assessment_id = plans.assessment_id)",
                          "plans", "person_id"), _plan_state),
     SnapshotSource("employment_placement",
-                   _page(PLACEMENT_COLUMNS, "placements", "placement_id"), _placement_state),
+                   page_by_uuid(PLACEMENT_COLUMNS, "placements", "placement_id"), _placement_state),
     SnapshotSource("employment_startup_grant",
-                   _page("grant_id::text, person_id::text, amount_fen, jurisdiction_path",
+                   page_by_uuid("grant_id::text, person_id::text, amount_fen, jurisdiction_path",
                          "startup_grants", "grant_id"), _grant_state),
 ]

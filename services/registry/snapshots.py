@@ -13,10 +13,7 @@ from registry.adapters.person_store import _FROM, _P, _person
 from registry.domain import events
 from registry.domain.household import Household, Jurisdiction
 from registry.domain.person import ARCHIVED
-from runtime.snapshots import Snapshot, SnapshotSource
-
-FIRST_UUID = "00000000-0000-0000-0000-000000000000"
-_AFTER_UUID = f"coalesce(nullif(%(after)s, '')::uuid, '{FIRST_UUID}')"
+from runtime.snapshots import AFTER_UUID, Snapshot, SnapshotSource, page_by_uuid
 
 
 def _person_state(row: Sequence[Any]) -> Snapshot:
@@ -47,11 +44,10 @@ SOURCES = [
                    "WHERE code > %(after)s ORDER BY code LIMIT %(limit)s",
                    _jurisdiction_state),
     SnapshotSource("household",
-                   "SELECT household_id::text, grid_code, jurisdiction_path, address, "
-                   "monthly_income_fen, version FROM households "
-                   f"WHERE household_id > {_AFTER_UUID} ORDER BY household_id LIMIT %(limit)s",
+                   page_by_uuid("household_id::text, grid_code, jurisdiction_path, address, "
+                                "monthly_income_fen, version", "households", "household_id"),
                    _household_state),
     SnapshotSource("person",
-                   f"SELECT {_P} {_FROM} WHERE p.person_id > {_AFTER_UUID} "
+                   f"SELECT {_P} {_FROM} WHERE p.person_id > {AFTER_UUID} "
                    "ORDER BY p.person_id LIMIT %(limit)s", _person_state),
 ]

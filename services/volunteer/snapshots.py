@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cdsp.events.v1 import volunteer_pb2 as ev
-from runtime.snapshots import Snapshot, SnapshotSource
+from runtime.snapshots import Snapshot, SnapshotSource, page_by_uuid
 from runtime.timestamps import to_timestamp
 from volunteer.adapters.pairing_store import COLUMNS as PAIRING_COLUMNS
 from volunteer.adapters.pairing_store import PairingRow
@@ -30,17 +30,6 @@ from volunteer.adapters.visit_store import VisitRow
 from volunteer.adapters.volunteer_store import COLUMNS as VOLUNTEER_COLUMNS
 from volunteer.adapters.volunteer_store import VolunteerRow
 from volunteer.service.visits import visit_logged
-
-FIRST_UUID = "00000000-0000-0000-0000-000000000000"
-_AFTER_UUID = f"coalesce(nullif(%(after)s, '')::uuid, '{FIRST_UUID}')"
-
-
-def _page(columns: str, table: str, key: str, where: str = "") -> str:
-    """One page by the uuid key. ORDER BY names the table's column: a bare name is the select
-    list's `key::text`, sorted as text, which no index serves; the column sorts as the primary
-    key, whose index can give a page without sorting what remains."""
-    return (f"SELECT {columns} FROM {table} WHERE {key} > {_AFTER_UUID}{where} "
-            f"ORDER BY {table}.{key} LIMIT %(limit)s")
 
 
 def _volunteer_state(row: Sequence[Any]) -> Snapshot:
@@ -81,13 +70,14 @@ def _visit_state(row: Sequence[Any]) -> Snapshot:
 
 
 SOURCES = [
-    SnapshotSource("volunteer", _page(VOLUNTEER_COLUMNS, "volunteers", "volunteer_id"),
+    SnapshotSource("volunteer", page_by_uuid(VOLUNTEER_COLUMNS, "volunteers", "volunteer_id"),
                    _volunteer_state),
-    SnapshotSource("pairing", _page(PAIRING_COLUMNS, "pairings", "pairing_id"), _pairing_state),
+    SnapshotSource("pairing", page_by_uuid(PAIRING_COLUMNS, "pairings", "pairing_id"),
+                   _pairing_state),
     # A schedule exists while the person is cared for (a colour) and not archived.
-    SnapshotSource("care_schedule", _page(PERSON_COLUMNS, "persons", "person_id",
+    SnapshotSource("care_schedule", page_by_uuid(PERSON_COLUMNS, "persons", "person_id",
                                           " AND colour > 0 AND NOT archived"),
                    _care_schedule_state),
-    SnapshotSource("visit", _page(f"{VISIT_COLUMNS}, jurisdiction_path", "visits", "visit_id"),
-                   _visit_state),
+    SnapshotSource("visit", page_by_uuid(f"{VISIT_COLUMNS}, jurisdiction_path", "visits",
+                                         "visit_id"), _visit_state),
 ]
