@@ -447,3 +447,319 @@ class CaseActionBreached(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CaseActionBreached: _TypeAlias = CaseActionBreached  # noqa: Y015
+
+@_typing.final
+class AidCaseState(_message.Message):
+    """The current state of an aid case, re-published by the snapshot command (Envelope.snapshot).
+    Without the outcome and the actions' notes: workers type them, and they may hold personal data.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    HOUSEHOLD_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    RESOLVED_FIELD_NUMBER: _builtins.int
+    OPENED_AT_FIELD_NUMBER: _builtins.int
+    RESOLVED_AT_FIELD_NUMBER: _builtins.int
+    RELIEF_GRANTED_FEN_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    household_id: _builtins.str
+    level: Global___WarningLevel.ValueType
+    resolved: _builtins.bool
+    relief_granted_fen: _builtins.int
+    """granted on the case so far (all its grants)"""
+    @_builtins.property
+    def opened_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def resolved_at(self) -> _timestamp_pb2.Timestamp:
+        """unset while open"""
+
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___CaseActionState]:
+        """in the order the case came to require them"""
+
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        household_id: _builtins.str = ...,
+        level: Global___WarningLevel.ValueType = ...,
+        resolved: _builtins.bool = ...,
+        opened_at: _timestamp_pb2.Timestamp | None = ...,
+        resolved_at: _timestamp_pb2.Timestamp | None = ...,
+        relief_granted_fen: _builtins.int = ...,
+        actions: _abc.Iterable[Global___CaseActionState] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["opened_at", b"opened_at", "resolved_at", b"resolved_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_id", b"case_id", "household_id", b"household_id", "level", b"level", "opened_at", b"opened_at", "relief_granted_fen", b"relief_granted_fen", "resolved", b"resolved", "resolved_at", b"resolved_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AidCaseState: _TypeAlias = AidCaseState  # noqa: Y015
+
+@_typing.final
+class CaseActionState(_message.Message):
+    """The current state of one required action of an aid case, re-published by the snapshot command
+    (Envelope.snapshot) within its AidCaseState.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    COMPLETED_AT_FIELD_NUMBER: _builtins.int
+    BREACHED_FIELD_NUMBER: _builtins.int
+    action: _builtins.str
+    breached: _builtins.bool
+    """its due time passed before it was done"""
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def completed_at(self) -> _timestamp_pb2.Timestamp:
+        """unset while not done"""
+
+    def __init__(
+        self,
+        *,
+        action: _builtins.str = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        completed_at: _timestamp_pb2.Timestamp | None = ...,
+        breached: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "due_at", b"due_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "breached", b"breached", "completed_at", b"completed_at", "due_at", b"due_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseActionState: _TypeAlias = CaseActionState  # noqa: Y015
+
+@_typing.final
+class ServiceRequestState(_message.Message):
+    """The current state of a service request (the 30-minute loop), re-published by the snapshot
+    command (Envelope.snapshot). Without the description, the team, the escalation reason and the
+    result: workers type them, and they may hold personal data.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SUBMITTED_ONLINE_FIELD_NUMBER: _builtins.int
+    SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    ARRIVAL_DUE_AT_FIELD_NUMBER: _builtins.int
+    DISPATCHED_AT_FIELD_NUMBER: _builtins.int
+    ARRIVED_AT_FIELD_NUMBER: _builtins.int
+    ESCALATED_AT_FIELD_NUMBER: _builtins.int
+    MEETING_DUE_AT_FIELD_NUMBER: _builtins.int
+    RESOLVED_AT_FIELD_NUMBER: _builtins.int
+    ARRIVAL_BREACHED_FIELD_NUMBER: _builtins.int
+    MEETING_BREACHED_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    person_id: _builtins.str
+    status: _builtins.int
+    """1 submitted, 2 dispatched, 3 on site, 4 escalated, 5 resolved"""
+    submitted_online: _builtins.bool
+    arrival_breached: _builtins.bool
+    meeting_breached: _builtins.bool
+    @_builtins.property
+    def submitted_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def arrival_due_at(self) -> _timestamp_pb2.Timestamp:
+        """submitted + 30 minutes"""
+
+    @_builtins.property
+    def dispatched_at(self) -> _timestamp_pb2.Timestamp:
+        """each step: unset until taken"""
+
+    @_builtins.property
+    def arrived_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def escalated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def meeting_due_at(self) -> _timestamp_pb2.Timestamp:
+        """escalated + 24 hours"""
+
+    @_builtins.property
+    def resolved_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        status: _builtins.int = ...,
+        submitted_online: _builtins.bool = ...,
+        submitted_at: _timestamp_pb2.Timestamp | None = ...,
+        arrival_due_at: _timestamp_pb2.Timestamp | None = ...,
+        dispatched_at: _timestamp_pb2.Timestamp | None = ...,
+        arrived_at: _timestamp_pb2.Timestamp | None = ...,
+        escalated_at: _timestamp_pb2.Timestamp | None = ...,
+        meeting_due_at: _timestamp_pb2.Timestamp | None = ...,
+        resolved_at: _timestamp_pb2.Timestamp | None = ...,
+        arrival_breached: _builtins.bool = ...,
+        meeting_breached: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["arrival_due_at", b"arrival_due_at", "arrived_at", b"arrived_at", "dispatched_at", b"dispatched_at", "escalated_at", b"escalated_at", "meeting_due_at", b"meeting_due_at", "resolved_at", b"resolved_at", "submitted_at", b"submitted_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrival_breached", b"arrival_breached", "arrival_due_at", b"arrival_due_at", "arrived_at", b"arrived_at", "dispatched_at", b"dispatched_at", "escalated_at", b"escalated_at", "meeting_breached", b"meeting_breached", "meeting_due_at", b"meeting_due_at", "person_id", b"person_id", "request_id", b"request_id", "resolved_at", b"resolved_at", "status", b"status", "submitted_at", b"submitted_at", "submitted_online", b"submitted_online"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceRequestState: _TypeAlias = ServiceRequestState  # noqa: Y015
+
+@_typing.final
+class KitStockState(_message.Message):
+    """The current state of one kit item held by a grid, re-published by the snapshot command
+    (Envelope.snapshot; the aggregate id is "grid_code:item").
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRID_CODE_FIELD_NUMBER: _builtins.int
+    ITEM_FIELD_NUMBER: _builtins.int
+    LENDABLE_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    AVAILABLE_FIELD_NUMBER: _builtins.int
+    LOW_STOCK_THRESHOLD_FIELD_NUMBER: _builtins.int
+    grid_code: _builtins.str
+    item: _builtins.str
+    lendable: _builtins.bool
+    """lent and returned (wheelchairs) or consumed"""
+    total: _builtins.int
+    """held, lent ones included"""
+    available: _builtins.int
+    low_stock_threshold: _builtins.int
+    def __init__(
+        self,
+        *,
+        grid_code: _builtins.str = ...,
+        item: _builtins.str = ...,
+        lendable: _builtins.bool = ...,
+        total: _builtins.int = ...,
+        available: _builtins.int = ...,
+        low_stock_threshold: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "grid_code", b"grid_code", "item", b"item", "lendable", b"lendable", "low_stock_threshold", b"low_stock_threshold", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KitStockState: _TypeAlias = KitStockState  # noqa: Y015
+
+@_typing.final
+class KitLoanState(_message.Message):
+    """The current state of a kit loan, re-published by the snapshot command (Envelope.snapshot)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOAN_ID_FIELD_NUMBER: _builtins.int
+    GRID_CODE_FIELD_NUMBER: _builtins.int
+    ITEM_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    LENT_AT_FIELD_NUMBER: _builtins.int
+    RETURNED_AT_FIELD_NUMBER: _builtins.int
+    loan_id: _builtins.str
+    grid_code: _builtins.str
+    """the grid that lent it (its stock takes it back)"""
+    item: _builtins.str
+    person_id: _builtins.str
+    @_builtins.property
+    def lent_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def returned_at(self) -> _timestamp_pb2.Timestamp:
+        """unset while lent"""
+
+    def __init__(
+        self,
+        *,
+        loan_id: _builtins.str = ...,
+        grid_code: _builtins.str = ...,
+        item: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        lent_at: _timestamp_pb2.Timestamp | None = ...,
+        returned_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lent_at", b"lent_at", "returned_at", b"returned_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grid_code", b"grid_code", "item", b"item", "lent_at", b"lent_at", "loan_id", b"loan_id", "person_id", b"person_id", "returned_at", b"returned_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KitLoanState: _TypeAlias = KitLoanState  # noqa: Y015
+
+@_typing.final
+class SickbedScheduleState(_message.Message):
+    """The current state of a seriously ill person's home sickbed visits, re-published by the
+    snapshot command (Envelope.snapshot). Without the visits' notes.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    LAST_VISIT_AT_FIELD_NUMBER: _builtins.int
+    NEXT_DUE_AT_FIELD_NUMBER: _builtins.int
+    OVERDUE_NOTIFIED_AT_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    @_builtins.property
+    def last_visit_at(self) -> _timestamp_pb2.Timestamp:
+        """unset: never visited"""
+
+    @_builtins.property
+    def next_due_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def overdue_notified_at(self) -> _timestamp_pb2.Timestamp:
+        """SickbedVisitOverdue sent; unset since"""
+
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        last_visit_at: _timestamp_pb2.Timestamp | None = ...,
+        next_due_at: _timestamp_pb2.Timestamp | None = ...,
+        overdue_notified_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_visit_at", b"last_visit_at", "next_due_at", b"next_due_at", "overdue_notified_at", b"overdue_notified_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_visit_at", b"last_visit_at", "next_due_at", b"next_due_at", "overdue_notified_at", b"overdue_notified_at", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SickbedScheduleState: _TypeAlias = SickbedScheduleState  # noqa: Y015
+
+@_typing.final
+class ReliefBudgetState(_message.Message):
+    """The current state of a community's relief budget for a year, re-published by the snapshot
+    command (Envelope.snapshot; the aggregate id is "community_path:year").
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_PATH_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    TOTAL_FEN_FIELD_NUMBER: _builtins.int
+    GRANTED_FEN_FIELD_NUMBER: _builtins.int
+    community_path: _builtins.str
+    year: _builtins.int
+    total_fen: _builtins.int
+    granted_fen: _builtins.int
+    """granted so far this year"""
+    def __init__(
+        self,
+        *,
+        community_path: _builtins.str = ...,
+        year: _builtins.int = ...,
+        total_fen: _builtins.int = ...,
+        granted_fen: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_path", b"community_path", "granted_fen", b"granted_fen", "total_fen", b"total_fen", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReliefBudgetState: _TypeAlias = ReliefBudgetState  # noqa: Y015

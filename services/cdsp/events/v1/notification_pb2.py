@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!cdsp/events/v1/notification.proto\x12\x0e\x63\x64sp.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x01\n\nNoticeSent\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x16\n\x0erecipient_kind\x18\x03 \x01(\t\x12\x14\n\x0crecipient_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x05 \x01(\t\x12+\n\x07sent_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\x0fNoticeDelivered\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x30\n\x0c\x64\x65livered_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x0cNoticeFailed\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!cdsp/events/v1/notification.proto\x12\x0e\x63\x64sp.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x01\n\nNoticeSent\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x16\n\x0erecipient_kind\x18\x03 \x01(\t\x12\x14\n\x0crecipient_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x05 \x01(\t\x12+\n\x07sent_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\x0fNoticeDelivered\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x30\n\x0c\x64\x65livered_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x0cNoticeFailed\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xac\x02\n\x0bNoticeState\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x19\n\x11source_event_type\x18\x03 \x01(\t\x12\x0c\n\x04rule\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x16\n\x0erecipient_kind\x18\x06 \x01(\t\x12\x14\n\x0crecipient_id\x18\x07 \x01(\t\x12\x0e\n\x06urgent\x18\x08 \x01(\x08\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rundeliverable\x18\n \x01(\x08\x12\x31\n\ndeliveries\x18\x0b \x03(\x0b\x32\x1d.cdsp.events.v1.DeliveryState\"\xb5\x01\n\rDeliveryState\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\x05\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12+\n\x07sent_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65livered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,4 +38,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTICEDELIVERED']._serialized_end=356
   _globals['_NOTICEFAILED']._serialized_start=358
   _globals['_NOTICEFAILED']._serialized_end=442
+  _globals['_NOTICESTATE']._serialized_start=445
+  _globals['_NOTICESTATE']._serialized_end=745
+  _globals['_DELIVERYSTATE']._serialized_start=748
+  _globals['_DELIVERYSTATE']._serialized_end=929
 # @@protoc_insertion_point(module_scope)

@@ -3,9 +3,11 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -109,3 +111,111 @@ class NoticeFailed(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___NoticeFailed: _TypeAlias = NoticeFailed  # noqa: Y015
+
+@_typing.final
+class NoticeState(_message.Message):
+    """The current state of a notice and its deliveries, re-published by the snapshot command
+    (Envelope.snapshot). Without the title and body (they name the person), the channel reasons,
+    the undeliverable reason and the deliveries' errors, and without what the easy-read and
+    flashing-alert choices would tell of the recipient's disability.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_EVENT_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    RECIPIENT_KIND_FIELD_NUMBER: _builtins.int
+    RECIPIENT_ID_FIELD_NUMBER: _builtins.int
+    URGENT_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UNDELIVERABLE_FIELD_NUMBER: _builtins.int
+    DELIVERIES_FIELD_NUMBER: _builtins.int
+    notice_id: _builtins.str
+    source_event_id: _builtins.str
+    """the event the notice was made for"""
+    source_event_type: _builtins.str
+    rule: _builtins.str
+    """the rule of rules.toml that made it"""
+    template: _builtins.str
+    recipient_kind: _builtins.str
+    """resident, guardian, liaison, grid_team"""
+    recipient_id: _builtins.str
+    urgent: _builtins.bool
+    undeliverable: _builtins.bool
+    """no channel could reach the recipient: no deliveries"""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeliveryState]: ...
+    def __init__(
+        self,
+        *,
+        notice_id: _builtins.str = ...,
+        source_event_id: _builtins.str = ...,
+        source_event_type: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        template: _builtins.str = ...,
+        recipient_kind: _builtins.str = ...,
+        recipient_id: _builtins.str = ...,
+        urgent: _builtins.bool = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        undeliverable: _builtins.bool = ...,
+        deliveries: _abc.Iterable[Global___DeliveryState] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deliveries", b"deliveries", "notice_id", b"notice_id", "recipient_id", b"recipient_id", "recipient_kind", b"recipient_kind", "rule", b"rule", "source_event_id", b"source_event_id", "source_event_type", b"source_event_type", "template", b"template", "undeliverable", b"undeliverable", "urgent", b"urgent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NoticeState: _TypeAlias = NoticeState  # noqa: Y015
+
+@_typing.final
+class DeliveryState(_message.Message):
+    """The current state of one delivery of a notice, re-published by the snapshot command
+    (Envelope.snapshot) within its NoticeState.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    SENT_AT_FIELD_NUMBER: _builtins.int
+    DELIVERED_AT_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    """inbox, webhook, email, sms, voice"""
+    webhook_id: _builtins.str
+    """the partner endpoint, for a webhook delivery"""
+    status: _builtins.int
+    """1 pending, 2 sent, 3 delivered, 4 failed"""
+    attempts: _builtins.int
+    @_builtins.property
+    def sent_at(self) -> _timestamp_pb2.Timestamp:
+        """unset until sent"""
+
+    @_builtins.property
+    def delivered_at(self) -> _timestamp_pb2.Timestamp:
+        """unset until delivered"""
+
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        webhook_id: _builtins.str = ...,
+        status: _builtins.int = ...,
+        attempts: _builtins.int = ...,
+        sent_at: _timestamp_pb2.Timestamp | None = ...,
+        delivered_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_at", b"delivered_at", "sent_at", b"sent_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "channel", b"channel", "delivered_at", b"delivered_at", "sent_at", b"sent_at", "status", b"status", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliveryState: _TypeAlias = DeliveryState  # noqa: Y015
