@@ -25,11 +25,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from cdsp.events.v1 import aid_pb2 as ev
-from runtime.snapshots import Snapshot, SnapshotSource
+from runtime.snapshots import AFTER_UUID, Snapshot, SnapshotSource
 from runtime.timestamps import to_timestamp
 
-FIRST_UUID = "00000000-0000-0000-0000-000000000000"
-_AFTER_UUID = f"coalesce(nullif(%(after)s, '')::uuid, '{FIRST_UUID}')"
 RESOLVED = 2  # aid_cases.status
 
 
@@ -113,7 +111,7 @@ SOURCES = [
                    "c.status, c.opened_at, c.resolved_at, c.relief_granted_fen, c.version, "
                    "a.actions, a.due, a.completed, a.breached FROM "
                    "(SELECT * FROM aid_cases "
-                   f" WHERE case_id > {_AFTER_UUID} ORDER BY case_id LIMIT %(limit)s) c "
+                   f" WHERE case_id > {AFTER_UUID} ORDER BY case_id LIMIT %(limit)s) c "
                    "LEFT JOIN LATERAL (SELECT array_agg(action ORDER BY position) AS actions, "
                    "  array_agg(due_at ORDER BY position) AS due, "
                    "  array_agg(completed_at ORDER BY position) AS completed, "
@@ -125,7 +123,7 @@ SOURCES = [
                    "r.submitted_online, r.submitted_at, r.arrival_due_at, r.dispatched_at, "
                    "r.arrived_at, r.escalated_at, r.meeting_due_at, r.resolved_at, "
                    "r.arrival_breached, r.meeting_breached, r.version FROM service_requests r "
-                   f"WHERE r.request_id > {_AFTER_UUID} ORDER BY r.request_id LIMIT %(limit)s",
+                   f"WHERE r.request_id > {AFTER_UUID} ORDER BY r.request_id LIMIT %(limit)s",
                    _request_state),
     # Stock before loans: a loan's item is in its grid's stock.
     SnapshotSource("kit_stock",
@@ -138,12 +136,12 @@ SOURCES = [
     SnapshotSource("kit_loan",
                    "SELECT l.loan_id::text, l.grid_code, l.item, l.person_id::text, "
                    "l.jurisdiction_path, l.lent_at, l.returned_at FROM kit_loans l "
-                   f"WHERE l.loan_id > {_AFTER_UUID} ORDER BY l.loan_id LIMIT %(limit)s",
+                   f"WHERE l.loan_id > {AFTER_UUID} ORDER BY l.loan_id LIMIT %(limit)s",
                    _loan_state),
     SnapshotSource("sickbed_schedule",
                    "SELECT s.person_id::text, s.jurisdiction_path, s.last_visit_at, "
                    "s.next_due_at, s.overdue_notified_at, s.version FROM sickbed_schedules s "
-                   f"WHERE s.person_id > {_AFTER_UUID} ORDER BY s.person_id LIMIT %(limit)s",
+                   f"WHERE s.person_id > {AFTER_UUID} ORDER BY s.person_id LIMIT %(limit)s",
                    _schedule_state),
     # Budgets before decisions: a decision spent (or was refused by) its community's budget.
     SnapshotSource("relief_budget",
@@ -156,6 +154,6 @@ SOURCES = [
     SnapshotSource("relief_decision",
                    "SELECT d.decision_id::text, d.household_id::text, d.jurisdiction_path, "
                    "d.granted, d.amount_fen, d.refusal_limit, d.excess_fen FROM relief_ledger d "
-                   f"WHERE d.decision_id > {_AFTER_UUID} ORDER BY d.decision_id LIMIT %(limit)s",
+                   f"WHERE d.decision_id > {AFTER_UUID} ORDER BY d.decision_id LIMIT %(limit)s",
                    _decision_state),
 ]

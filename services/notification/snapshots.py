@@ -16,11 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from cdsp.events.v1 import notification_pb2 as nev
-from runtime.snapshots import Snapshot, SnapshotSource
+from runtime.snapshots import AFTER_UUID, Snapshot, SnapshotSource
 from runtime.timestamps import to_timestamp
-
-FIRST_UUID = "00000000-0000-0000-0000-000000000000"
-_AFTER_UUID = f"coalesce(nullif(%(after)s, '')::uuid, '{FIRST_UUID}')"
 
 
 def _notice_state(row: Sequence[Any]) -> Snapshot:
@@ -47,7 +44,7 @@ SOURCES = [
                    "n.urgent, n.created_at, n.undeliverable_reason <> '', n.version, "
                    "d.channels, d.webhooks, d.statuses, d.attempts, d.sent, d.delivered "
                    "FROM (SELECT * FROM notices "
-                   f" WHERE notice_id > {_AFTER_UUID} ORDER BY notice_id LIMIT %(limit)s) n "
+                   f" WHERE notice_id > {AFTER_UUID} ORDER BY notice_id LIMIT %(limit)s) n "
                    "LEFT JOIN LATERAL (SELECT array_agg(channel ORDER BY channel, delivery_id) "
                    "  AS channels, "
                    "  array_agg(webhook_id::text ORDER BY channel, delivery_id) AS webhooks, "
