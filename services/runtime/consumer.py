@@ -23,30 +23,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from google.protobuf.message import DecodeError, Message
-from kafka import TopicPartition
 
 from cdsp.events.v1.envelope_pb2 import Envelope
 from runtime import dead_letters, pending
 from runtime.auth import SYSTEM
 from runtime.consumer_retry import RetryLoop
+from runtime.consumer_thread import PollingThread
 from runtime.db import Database, UnitOfWork, is_outage
 from runtime.events import unpack_payload
-from runtime.kafka_clients import ensure_topics, make_consumer
-from runtime.metrics import CONSUMER_LAG, EVENTS_CONSUMED
+from runtime.metrics import EVENTS_CONSUMED
 
 log = logging.getLogger("cdsp.consumer")
 Handler = Callable[[Envelope, Message, UnitOfWork], Awaitable[None]]
 # Handles a run of consecutive events of one type in one go (set-based SQL for high volumes).
 BatchHandler = Callable[[list[tuple[Envelope, Message]], UnitOfWork], Awaitable[None]]
 H = TypeVar("H")
-MAX_POLL_RECORDS = 1000
 
 
 def applies_snapshots(handler: H) -> H:
@@ -59,12 +55,13 @@ def _takes_snapshots(handler: object) -> bool:
     return bool(getattr(handler, "_cdsp_applies_snapshots", False))
 
 
-class EventConsumer:
+class EventConsumer(PollingThread):
     def __init__(self, db: Database, bootstrap: str, group_id: str, topics: list[str],
                  handlers: dict[str, Handler], *, max_attempts: int = 3,
                  retry_delay_s: float = 0.2, partitions: int = 6, replication: int = 1,
                  batch_handlers: dict[str, BatchHandler] | None = None,
                  retry_poll_s: float = 1.0) -> None:
+        super().__init__()
         self.db = db
         self.bootstrap = bootstrap
         self.group_id = group_id
@@ -78,103 +75,16 @@ class EventConsumer:
         self.retry_delay_s = retry_delay_s
         self.partitions = partitions
         self.replication = replication
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lag_reported: set[tuple[str, int]] = set()
         self.retries = RetryLoop(self, retry_poll_s)
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name=f"consumer-{self.group_id}",
-                                        daemon=True)
-        self._thread.start()
+        self.start_polling()
         self.retries.start()
 
     async def stop(self) -> None:
         self._stop.set()
         await self.retries.stop()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 30)
-        self._forget_lag(self._lag_reported)  # no longer this process's to report
-        self._lag_reported = set()
-
-    # ------------------------------------------------------------------ the polling thread
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication)
-                consumer = make_consumer(self.bootstrap, self.group_id,
-                                         f"{self.group_id}-{uuid.uuid4().hex[:6]}",
-                                         max_poll_records=MAX_POLL_RECORDS)
-            except Exception as exc:
-                log.warning("consumer %s cannot reach the broker (%s); retrying", self.group_id,
-                            type(exc).__name__)
-                self._stop.wait(2)
-                continue
-            try:
-                consumer.subscribe(self.topics)
-                while not self._stop.is_set():
-                    batch = consumer.poll(timeout_ms=500)
-                    if batch and self._process_batch(consumer, batch):
-                        consumer.commit()
-                    self._report_lag(consumer)
-                self._finish_joining(consumer)
-            except Exception as exc:
-                log.warning("consumer %s failed (%s: %s); reconnecting", self.group_id,
-                            type(exc).__name__, exc)
-                self._stop.wait(1)
-            finally:
-                try:
-                    consumer.close(autocommit=False)
-                except Exception:
-                    log.debug("consumer close failed", exc_info=True)
-
-    @staticmethod
-    def _finish_joining(consumer: Any, timeout_s: float = 15.0) -> None:
-        """Stopping while the group join is still in progress can leave the group waiting for a
-        member that never completes it (seen with Tansu: the next process then gets no
-        partitions). Let the join finish, without processing anything, so close() leaves the
-        group cleanly. Records fetched meanwhile are not committed: they are delivered again."""
-        deadline = time.monotonic() + timeout_s
-        while not consumer.assignment() and time.monotonic() < deadline:
-            consumer.poll(timeout_ms=200, max_records=1)
-
-    def _process_batch(self, consumer: Any, batch: dict[TopicPartition, list[Any]]) -> bool:
-        """Processes a poll; on a database outage rewinds every partition to its first record."""
-        assert self._loop is not None
-        partitions = list(batch.items())
-        records = [r for _, rs in partitions for r in rs]  # offset order within each partition
-        try:
-            asyncio.run_coroutine_threadsafe(self.process_many(records), self._loop).result()
-        except Exception as exc:
-            log.warning("consumer %s: database unavailable (%s); will retry",
-                        self.group_id, type(exc).__name__)
-            for tp, rs in partitions:
-                consumer.seek(tp, rs[0].offset)
-            self._stop.wait(2)
-            return False
-        return True
-
-    def _report_lag(self, consumer: Any) -> None:
-        """Lag of the partitions this process holds; the series of a partition it no longer
-        holds (revoked in a rebalance) is removed, so its new owner alone reports it."""
-        reported: set[tuple[str, int]] = set()
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if high is None:
-                continue
-            position = consumer.position(tp)
-            CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(
-                max(0, high - position))
-            reported.add((tp.topic, tp.partition))
-        self._forget_lag(self._lag_reported - reported)
-        self._lag_reported = reported
-
-    def _forget_lag(self, partitions: set[tuple[str, int]]) -> None:
-        for topic, partition in partitions:
-            CONSUMER_LAG.remove(self.group_id, topic, str(partition))
+        await self.stop_polling()
 
     # ------------------------------------------------------------------ a poll
 
