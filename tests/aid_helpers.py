@@ -4,9 +4,12 @@ households, jurisdictions), and opening a case to grant relief on."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
+import devstack
 from cdsp.aid.v1 import aid_pb2 as pb
 from cdsp.aid.v1 import aid_pb2_grpc
 from cdsp.registry.v1 import registry_pb2 as rpb
@@ -70,3 +73,27 @@ def relief_ready(tree: Tree, aid_db_url: str, household: rpb.Household) -> str:
     wait_projected(aid_db_url, [person_id])
     wait_jurisdictions(aid_db_url, [tree.city])
     return person_id
+
+
+@contextmanager
+def own_aid_process(stack: devstack.Stack, name: str, env: dict[str, str], slot: int,
+                    session_env: dict[str, str]) -> Iterator[devstack.Stack]:
+    """An aid process of a test's own, with `env`, on ports of its own (`slot`: 1-9, one per
+    kind of test), sharing the session's aid database. The session's aid process (started with
+    `session_env`) is stopped meanwhile, so its scans never race this one's; it is started again
+    after."""
+    mine = devstack.Stack(state_dir=stack.state_dir / name, pg_port=stack.pg_port,
+                          kafka_port=stack.kafka_port, port_offset=stack.port_offset + slot,
+                          metrics_offset=(stack.metrics_offset or 0) + slot)
+    mine.state_dir.mkdir(parents=True, exist_ok=True)
+    shared_running = "aid" in stack.procs
+    if shared_running:
+        devstack.stop_service(stack, "aid")
+    try:
+        devstack.start_service(mine, "aid", env)
+        yield mine
+    finally:
+        if "aid" in mine.procs:
+            devstack.stop_service(mine, "aid")
+        if shared_running:
+            devstack.start_service(stack, "aid", session_env)

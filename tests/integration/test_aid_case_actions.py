@@ -28,7 +28,7 @@ from cdsp.events.v1 import aid_pb2 as ev
 from cdsp.events.v1.envelope_pb2 import Envelope
 from runtime.db import Database
 from runtime.events import unpack_payload
-from tests.aid_helpers import aid_admin, aid_stub, wait_projected
+from tests.aid_helpers import aid_admin, aid_stub, own_aid_process, wait_projected
 from tests.events import TopicReader
 from tests.helpers import Tree, rpc_error, token, violations
 from tests.integration.conftest import AID_ENV
@@ -285,24 +285,10 @@ SCAN_ENV = {**AID_ENV, "CDSP_AID_SCAN_S": "1"}
 
 @pytest.fixture
 def scanning_aid(stack: devstack.Stack, registry: str) -> Iterator[devstack.Stack]:
-    """An aid process of this test's own scanning every second, on ports of its own, sharing
-    the aid database; the session's aid process is stopped meanwhile, so this one's scan is the
-    only one."""
-    mine = devstack.Stack(state_dir=stack.state_dir / "aid-scan", pg_port=stack.pg_port,
-                          kafka_port=stack.kafka_port, port_offset=stack.port_offset + 8,
-                          metrics_offset=(stack.metrics_offset or 0) + 8)
-    mine.state_dir.mkdir(parents=True, exist_ok=True)
-    shared_running = "aid" in stack.procs
-    if shared_running:
-        devstack.stop_service(stack, "aid")
-    try:
-        devstack.start_service(mine, "aid", SCAN_ENV)
+    """An aid process of this test's own scanning every second; the session's aid process is
+    stopped meanwhile, so this one's scan is the only one."""
+    with own_aid_process(stack, "aid-scan", SCAN_ENV, 8, AID_ENV) as mine:
         yield mine
-    finally:
-        if "aid" in mine.procs:
-            devstack.stop_service(mine, "aid")
-        if shared_running:
-            devstack.start_service(stack, "aid", AID_ENV)
 
 
 def _wait(what: str, check: Callable[[], bool]) -> None:

@@ -23,7 +23,7 @@ from cdsp.aid.v1 import aid_pb2_grpc
 from cdsp.events.v1 import aid_pb2 as ev
 from cdsp.events.v1.envelope_pb2 import Envelope
 from runtime.events import unpack_payload
-from tests.aid_helpers import aid_admin, aid_stub, wait_projected
+from tests.aid_helpers import aid_admin, aid_stub, own_aid_process, wait_projected
 from tests.events import TopicReader
 from tests.helpers import Tree, rpc_error, token, violations
 from tests.integration.conftest import AID_ENV
@@ -298,24 +298,11 @@ SLA_ENV = {"CDSP_AID_ARRIVAL_SLA_S": "2", "CDSP_AID_SCAN_S": "1", "CDSP_SHUTDOWN
 
 @pytest.fixture
 def sla_aid(stack: devstack.Stack, registry: str) -> Iterator[devstack.Stack]:
-    """An aid process of this test's own with a 2-second arrival SLA, on ports of its own,
-    sharing the aid database. The session's aid process is stopped meanwhile: its scan reads the
-    same rows and would otherwise race ours to mark the breach."""
-    mine = devstack.Stack(state_dir=stack.state_dir / "aid-sla", pg_port=stack.pg_port,
-                          kafka_port=stack.kafka_port, port_offset=stack.port_offset + 7,
-                          metrics_offset=(stack.metrics_offset or 0) + 7)
-    mine.state_dir.mkdir(parents=True, exist_ok=True)
-    shared_running = "aid" in stack.procs
-    if shared_running:
-        devstack.stop_service(stack, "aid")
-    try:
-        devstack.start_service(mine, "aid", SLA_ENV)
+    """An aid process of this test's own with a 2-second arrival SLA, sharing the aid database.
+    The session's aid process is stopped meanwhile: its scan reads the same rows and would
+    otherwise race ours to mark the breach."""
+    with own_aid_process(stack, "aid-sla", SLA_ENV, 7, AID_ENV) as mine:
         yield mine
-    finally:
-        if "aid" in mine.procs:
-            devstack.stop_service(mine, "aid")
-        if shared_running:
-            devstack.start_service(stack, "aid", AID_ENV)
 
 
 def _breaches(stack: devstack.Stack, deadline: str) -> float:
