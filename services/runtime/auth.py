@@ -19,6 +19,9 @@ PATH_RE = re.compile(r"/(?:[A-Za-z0-9-]{1,32}/){1,8}")
 ROLES = frozenset({
     "grid_worker", "community_worker", "social_worker", "volunteer", "family_doctor",
     "street_admin", "district_admin", "city_admin", "service",
+    # A resident signed in for themselves, a guardian acting for their wards, an auditor who
+    # reads the audit log only, and a partner's subscriber principal (its event streams only).
+    "resident", "guardian", "auditor", "subscriber",
 })
 ALGORITHM = "HS256"
 
@@ -32,6 +35,12 @@ class Caller:
     subject: str
     role: str
     scopes: tuple[str, ...]
+    # Who vouched for the caller and which token it was (the audit log records both).
+    issuer: str = ""
+    token_id: str = ""
+    # A resident's own person id; a guardian's wards (person ids): they see those only.
+    person_id: str = ""
+    wards: tuple[str, ...] = ()
 
     def covers(self, path: str) -> bool:
         """True when `path` lies at or below one of the caller's jurisdictions."""
