@@ -41,8 +41,10 @@ def years_ago(years: int, days: int = 0) -> date:
 
 
 def token(role: str = "city_admin", scopes: list[str] | None = None, subject: str = "tester",
-          ttl: int = 3600, secret: str = DEV_TOKEN_SECRET) -> str:
-    return mint_token(secret, subject, role, scopes or ["/T/"], ttl)
+          ttl: int = 3600, secret: str = DEV_TOKEN_SECRET, person_id: str = "",
+          wards: tuple[str, ...] = ()) -> str:
+    return mint_token(secret, subject, role, scopes or ["/T/"], ttl, person_id=person_id,
+                      wards=wards)
 
 
 def stub(addr: str, tok: str) -> registry_pb2_grpc.RegistryServiceStub:

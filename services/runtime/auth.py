@@ -78,7 +78,7 @@ def set_current_caller(caller: Caller | None) -> object:
 
 
 def mint_token(secret: str, subject: str, role: str, scopes: list[str], ttl_s: int = 3600,
-               issuer: str = "cdsp") -> str:
+               issuer: str = "cdsp", person_id: str = "", wards: tuple[str, ...] = ()) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(sorted(ROLES))}")
     if not scopes:
@@ -87,8 +87,12 @@ def mint_token(secret: str, subject: str, role: str, scopes: list[str], ttl_s: i
         if not is_valid_path(scope):
             raise ValueError(f"jurisdiction {scope!r} must look like /3505/350502/")
     now = int(time.time())
-    claims = {"sub": subject, "role": role, "jur": scopes, "iss": issuer, "iat": now,
-              "exp": now + ttl_s}
+    claims: dict[str, object] = {"sub": subject, "role": role, "jur": scopes, "iss": issuer,
+                                 "iat": now, "exp": now + ttl_s}
+    if person_id:
+        claims["cdsp_person"] = person_id
+    if wards:
+        claims["cdsp_wards"] = list(wards)
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -131,4 +135,16 @@ def verify_token(token: str, secret: str, issuer: str = "cdsp") -> Caller:
     if (not isinstance(scopes, list) or not scopes
             or not all(isinstance(s, str) and is_valid_path(s) for s in scopes)):
         raise Unauthenticated("invalid token: jur must be a non-empty list of jurisdiction paths")
-    return Caller(subject=str(claims["sub"]), role=role, scopes=tuple(scopes))
+    person, wards = claims.get("cdsp_person", ""), claims.get("cdsp_wards", [])
+    if not isinstance(person, str) or not isinstance(wards, list) or not all(
+            isinstance(w, str) for w in wards):
+        raise Unauthenticated("invalid token: cdsp_person must be a person id, cdsp_wards a list")
+    if role == "resident" and not person:
+        raise Unauthenticated("invalid token: a resident's token names their person "
+                              "(cdsp_person)")
+    if role == "guardian" and not wards:
+        raise Unauthenticated("invalid token: a guardian's token names their wards "
+                              "(cdsp_wards)")
+    return Caller(subject=str(claims["sub"]), role=role, scopes=tuple(scopes),
+                  issuer=str(claims["iss"]), token_id=str(claims.get("jti", "")),
+                  person_id=person, wards=tuple(wards))

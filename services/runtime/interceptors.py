@@ -20,6 +20,7 @@ import psycopg
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from runtime import roles
 from runtime.auth import TokenCache, set_current_caller
 from runtime.errors import InvalidArgument, ServiceError, Unauthenticated
 from runtime.metrics import GRPC_LATENCY, GRPC_REQUESTS
@@ -164,7 +165,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 header = _metadata(context, "authorization")
                 if not header.lower().startswith("bearer "):
                     raise Unauthenticated("missing bearer token in the authorization metadata")
-                set_current_caller(self.tokens.verify(header[7:].strip()))
+                caller = self.tokens.verify(header[7:].strip())
+                set_current_caller(caller)
+                roles.require(caller, method)  # the role matrix: deny by default
                 raise_if_refused(request)  # what `decoding` found (a streaming request: nothing)
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:

@@ -213,7 +213,8 @@ def test_a_warning_published_before_the_registration(
                       (volunteer_db, "volunteer-aid-warnings")):
         wait_until(lambda d=db, g=group: d.rows(
             "SELECT waiting_for FROM pending_events WHERE consumer = %s AND event_id = %s",
-            [g, warning]) == [([f"person:{person.person_id}"],)], f"{group} holds the warning")
+            [g, warning]) == [([f"person:{person.person_id}"],)], f"{group} holds the warning",
+            timeout=60)
     assert notify_db.notices(warning) == []   # nothing planned, nothing undeliverable
 
     events = RegistryEvents(stack.kafka_bootstrap)
@@ -222,11 +223,12 @@ def test_a_warning_published_before_the_registration(
     finally:
         events.close()
     wait_until(lambda: ("resident", person.person_id, "", False, False) in
-               notify_db.notices(warning), "the resident's notice once the person arrived")
+               notify_db.notices(warning), "the resident's notice once the person arrived",
+               timeout=60)
     assert all(n[2] == "" for n in notify_db.notices(warning))  # nobody undeliverable
     wait_until(lambda: volunteer_db.rows("SELECT colour FROM persons WHERE person_id = %s",
                                          [person.person_id]) == [(3,)],
-               "raised to red once the person arrived")
+               "raised to red once the person arrived", timeout=60)
     for db, group in ((notify_db, "notification-notices"),
                       (volunteer_db, "volunteer-aid-warnings")):
         assert db.rows("SELECT 1 FROM pending_events WHERE consumer = %s AND event_id = %s",

@@ -43,7 +43,7 @@ def test_round_trip() -> None:
     token = mint_token(SECRET, "w-001", "community_worker", [PATH, "/3505/350503/"])
     caller = verify_token(token, SECRET)
     assert caller == Caller(subject="w-001", role="community_worker",
-                            scopes=(PATH, "/3505/350503/"))
+                            scopes=(PATH, "/3505/350503/"), issuer="cdsp")
 
 
 def test_wrong_key_is_rejected() -> None:
@@ -213,7 +213,8 @@ def test_token_cli_mints_a_token_the_services_accept(capsys: pytest.CaptureFixtu
     token_cli.main(["--role", "street_admin", "--scope", "/3505/350502/350502001/",
                     "--subject", "admin-7", "--ttl", "600"])
     caller = verify_token(capsys.readouterr().out.strip(), "k" * 40)
-    assert caller == Caller("admin-7", "street_admin", ("/3505/350502/350502001/",))
+    assert caller == Caller("admin-7", "street_admin", ("/3505/350502/350502001/",),
+                            issuer="cdsp")
     with pytest.raises(SystemExit):
         token_cli.main(["--role", "mayor", "--scope", "/3505/"])
 
@@ -223,3 +224,18 @@ def test_a_subject_with_a_nul_is_rejected() -> None:
     an invalid token, not an error deep inside a call."""
     with pytest.raises(Unauthenticated, match="NUL"):
         verify_token(signed(sub="w-\x00001"), SECRET)
+
+
+def test_a_resident_and_a_guardian_carry_whom_they_act_for() -> None:
+    resident = verify_token(mint_token(SECRET, "r-1", "resident", [PATH], person_id="p-1"),
+                            SECRET)
+    assert (resident.person_id, resident.wards) == ("p-1", ())
+    guardian = verify_token(mint_token(SECRET, "g-1", "guardian", [PATH], wards=("p-1", "p-2")),
+                            SECRET)
+    assert guardian.wards == ("p-1", "p-2")
+    with pytest.raises(Unauthenticated, match="cdsp_person"):
+        verify_token(mint_token(SECRET, "r-2", "resident", [PATH]), SECRET)
+    with pytest.raises(Unauthenticated, match="cdsp_wards"):
+        verify_token(mint_token(SECRET, "g-2", "guardian", [PATH]), SECRET)
+    with pytest.raises(Unauthenticated, match="cdsp_wards a list"):
+        verify_token(signed(role="guardian", cdsp_wards="p-1"), SECRET)

@@ -6,16 +6,17 @@ from typing import NoReturn
 
 from aid.adapters import projection_store
 from aid.adapters.projection_store import HouseholdRow
+from runtime import roles
 from runtime.db import UnitOfWork
 from runtime.errors import NotFound, PermissionDenied
 from runtime.inputs import require_uuid
 
-WORKER_ROLES = ("grid_worker", "community_worker", "social_worker", "street_admin",
-                "district_admin", "city_admin")
-READ_ROLES = (*WORKER_ROLES, "family_doctor", "service")
+WORKER_ROLES = roles.granted("aid", "write")
+READ_ROLES = roles.granted("aid", "read")
 # Relief is decided by the community association and above, not by a grid worker alone.
-RELIEF_ROLES = ("community_worker", "social_worker", "street_admin", "district_admin",
-                "city_admin")
+RELIEF_ROLES = roles.granted("aid", "relief")
+# Home sickbed visits are made by grid and community workers and by family doctors.
+SICKBED_ROLES = roles.granted("aid", "sickbed")
 
 
 async def not_visible(uow: UnitOfWork, table: str, key: str, value: str, what: str) -> NoReturn:

@@ -25,7 +25,13 @@ from aid.adapters.kit_store import Loan, Schedule
 from aid.config import Aid
 from aid.domain import kits
 from aid.domain.kits import Stock
-from aid.service.access import READ_ROLES, WORKER_ROLES, load_person_path, not_visible
+from aid.service.access import (
+    READ_ROLES,
+    SICKBED_ROLES,
+    WORKER_ROLES,
+    load_person_path,
+    not_visible,
+)
 from cdsp.events.v1 import aid_pb2 as ev
 from runtime.auth import SYSTEM, Caller
 from runtime.db import UnitOfWork
@@ -35,8 +41,6 @@ from runtime.server import PeriodicJob
 from runtime.timestamps import to_timestamp
 
 CLOCK_SKEW = timedelta(minutes=2)
-# Home sickbed visits are made by grid and community workers and by family doctors.
-SICKBED_ROLES = (*WORKER_ROLES, "family_doctor")
 MAX_OVERDUE = 5000  # the listing has no pages: the most overdue first, at most this many
 SCAN_BATCH = 200
 

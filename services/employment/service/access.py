@@ -12,15 +12,14 @@ from datetime import date
 from employment.adapters import candidate_store
 from employment.adapters.candidate_store import CandidateRow
 from employment.config import Employment
+from runtime import roles
 from runtime.db import UnitOfWork
 from runtime.errors import FailedPrecondition, NotFound, PermissionDenied
 from runtime.inputs import require_uuid
 
-WORKER_ROLES = ("grid_worker", "community_worker", "social_worker", "street_admin",
-                "district_admin", "city_admin")
-READ_ROLES = (*WORKER_ROLES, "service")
-MANAGER_ROLES = ("community_worker", "social_worker", "street_admin", "district_admin",
-                 "city_admin")
+WORKER_ROLES = roles.granted("employment", "write")
+READ_ROLES = roles.granted("employment", "read")
+MANAGER_ROLES = roles.granted("employment", "manage")
 
 
 async def load_candidate(uow: UnitOfWork, person_id: str, field: str = "person_id",

@@ -19,7 +19,7 @@ from employment.adapters.course_store import CourseRow, EnrolmentRow
 from employment.config import Employment
 from employment.domain import courses
 from employment.domain.courses import ENROLLED, WAITLISTED
-from employment.service.access import MANAGER_ROLES, READ_ROLES, load_candidate
+from employment.service.access import MANAGER_ROLES, READ_ROLES, WORKER_ROLES, load_candidate
 from employment.service.access import require_working_age as working_age
 from runtime.auth import Caller
 from runtime.db import UnitOfWork
@@ -90,7 +90,7 @@ async def get_course(emp: Employment, caller: Caller, course_id: str) -> CourseR
 
 async def enrol(emp: Employment, caller: Caller, course_id: str, person_id: str,
                 allow_waitlist: bool) -> EnrolmentRow:
-    caller.require_role(*READ_ROLES)
+    caller.require_role(*WORKER_ROLES)
     _require_ids(course_id=course_id, person_id=person_id)
     now = datetime.now(UTC)
     async with emp.db.unit_of_work(caller) as uow:
@@ -116,7 +116,7 @@ async def enrol(emp: Employment, caller: Caller, course_id: str, person_id: str,
 
 async def withdraw(emp: Employment, caller: Caller, enrolment_id: str) -> EnrolmentRow:
     """Frees the seat (or the place in the queue); the first waiting gets a freed seat."""
-    caller.require_role(*READ_ROLES)
+    caller.require_role(*WORKER_ROLES)
     async with emp.db.unit_of_work(caller) as uow:
         seen = await _load_enrolment(uow, enrolment_id)
         await _load_course(uow, seen.course_id, lock=True)  # the course first, then the row
@@ -132,7 +132,7 @@ async def withdraw(emp: Employment, caller: Caller, enrolment_id: str) -> Enrolm
 
 async def record_attendance(emp: Employment, caller: Caller, enrolment_id: str, hours: int,
                             ymd: tuple[int, int, int] | None) -> EnrolmentRow:
-    caller.require_role(*READ_ROLES)
+    caller.require_role(*WORKER_ROLES)
     require_uuid(enrolment_id, "enrolment_id")
     today = datetime.now(emp.local_tz).date()
     day = courses.validate_attendance(hours, courses.session_day(*ymd) if ymd else None, today)
@@ -150,7 +150,7 @@ async def record_attendance(emp: Employment, caller: Caller, enrolment_id: str, 
 
 
 async def complete(emp: Employment, caller: Caller, enrolment_id: str) -> EnrolmentRow:
-    caller.require_role(*READ_ROLES)
+    caller.require_role(*WORKER_ROLES)
     async with emp.db.unit_of_work(caller) as uow:
         e = await _load_enrolment(uow, enrolment_id, lock=True)
         courses.require_status(e.status, (ENROLLED,), "be completed")

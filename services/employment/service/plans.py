@@ -10,7 +10,7 @@ from employment.adapters import candidate_store, plan_store
 from employment.adapters.plan_store import AssessmentRow, PlanRow
 from employment.config import Employment
 from employment.domain.assessment import TRACK_NAMES, Person
-from employment.service.access import MANAGER_ROLES, READ_ROLES, load_candidate
+from employment.service.access import MANAGER_ROLES, READ_ROLES, WORKER_ROLES, load_candidate
 from employment.service.access import require_working_age as working_age
 from runtime.auth import Caller
 from runtime.db import UnitOfWork
@@ -29,7 +29,7 @@ def _record_plan(uow: UnitOfWork, plan: PlanRow) -> None:
 
 async def assess(emp: Employment, caller: Caller, person_id: str,
                  scores: list[tuple[str, int]], note: str) -> tuple[AssessmentRow, PlanRow]:
-    caller.require_role(*READ_ROLES)
+    caller.require_role(*WORKER_ROLES)
     given = emp.scale.validate(scores)
     v = Violations()
     v.check(len(note) <= MAX_NOTE, "assessor_note", f"at most {MAX_NOTE} characters")

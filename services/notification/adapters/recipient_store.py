@@ -162,6 +162,11 @@ async def set_contact(uow: UnitOfWork, recipient_id: str, path: str, email: str
     return ContactRow(*row)
 
 
+async def contact_path_anywhere(uow: UnitOfWork, recipient_id: str) -> str | None:
+    """Where a worker's or grid team's contact is filed now, whatever the caller's scope."""
+    return await filed_under(uow, "worker_contacts", "recipient_id", recipient_id)
+
+
 async def contact_emails(uow: UnitOfWork, recipient_ids: list[str]) -> dict[str, str]:
     rows = await uow.fetchall("SELECT recipient_id, email FROM worker_contacts "
                               "WHERE recipient_id = ANY(%s)", [recipient_ids])

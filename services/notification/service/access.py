@@ -3,7 +3,9 @@
 Every read is also filtered by PostgreSQL row-level security to the caller's jurisdictions.
 On top of that: an inbox of a resident (a person id) or of a grid team (a path) is readable by
 the workers whose jurisdictions hold it; a worker's own inbox (their subject) by that worker, and
-by administrators above them. Volunteers and family doctors read no notices here.
+by administrators above them; a resident's by the resident, and a guardian's wards' by the
+guardian, nothing else. Volunteers and family doctors read no notices here. The roles come from
+the runtime's matrix (runtime.roles).
 """
 
 from __future__ import annotations
@@ -11,22 +13,26 @@ from __future__ import annotations
 import uuid
 
 from notification.adapters import recipient_store
+from runtime import roles
 from runtime.auth import Caller, is_valid_path
 from runtime.db import UnitOfWork
 from runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from runtime.inputs import is_uuid
 
-WORKER_ROLES = ("grid_worker", "community_worker", "social_worker", "street_admin",
-                "district_admin", "city_admin")
-READ_ROLES = (*WORKER_ROLES, "service")
-ADMIN_ROLES = ("street_admin", "district_admin", "city_admin", "service")
-CONTACT_ROLES = ("community_worker", "social_worker", *ADMIN_ROLES)
+WORKER_ROLES = roles.granted("notification", "write")
+READ_ROLES = roles.granted("notification", "read")
+INBOX_ROLES = roles.granted("notification", "inbox")
+ADMIN_ROLES = roles.granted("notification", "administer")
+CONTACT_ROLES = roles.granted("notification", "contact")
+SELF_ROLES = ("resident", "guardian")
 MAX_RECIPIENT_ID = 200
 
 
 async def check_inbox(uow: UnitOfWork, caller: Caller, recipient_id: str) -> str:
     """The inbox the caller asked for (their own when empty), or the error saying why not."""
-    caller.require_role(*READ_ROLES)
+    caller.require_role(*INBOX_ROLES)
+    if caller.role in SELF_ROLES:
+        return own_inbox(caller, recipient_id)
     who = recipient_id or caller.subject
     if len(who) > MAX_RECIPIENT_ID:
         raise InvalidArgument([FieldViolation("recipient_id",
@@ -53,3 +59,34 @@ async def require_person(uow: UnitOfWork, person_id: str, field: str = "person_i
     if await recipient_store.path_anywhere(uow, person_id) is not None:
         raise PermissionDenied("that person is outside your jurisdictions")
     raise NotFound(f"no person {person_id} is known to the notification service ({field})")
+
+
+def own_inbox(caller: Caller, recipient_id: str) -> str:
+    """A resident reads their own notices only; a guardian those of their wards (who must name
+    the ward when they have several)."""
+    mine = (caller.person_id,) if caller.role == "resident" else caller.wards
+    who = recipient_id or (mine[0] if len(mine) == 1 else "")
+    if not who:
+        raise InvalidArgument([FieldViolation("recipient_id", "name the ward whose notices to "
+                                              "read (you act for several)")])
+    if not is_uuid(who) or str(uuid.UUID(who)) not in mine:
+        raise PermissionDenied("a resident reads only their own notices, a guardian only their "
+                               "wards'")
+    return str(uuid.UUID(who))
+
+
+def require_contact_owner(caller: Caller, recipient_id: str, existing_path: str | None) -> None:
+    """Who may set a notice contact: a worker their own; a community worker or above the grid
+    team's of a grid in their scope; an administrator (street and above) another worker's, when
+    the contact as it stands is filed in their scope too (nobody redirects the e-mail of a
+    worker outside their jurisdictions by filing it under their own)."""
+    if recipient_id == caller.subject:
+        return
+    if recipient_id.startswith("/"):
+        caller.require_role(*roles.MANAGERS)
+        return
+    if caller.role not in ADMIN_ROLES:
+        raise PermissionDenied("a worker sets only their own notice contact; administrators "
+                               "set those of the workers in their jurisdictions")
+    if existing_path is not None:
+        caller.require_scope(existing_path, "that worker's contact")

@@ -14,11 +14,16 @@ from notification.adapters.recipient_store import ContactRow
 from notification.config import Notifier
 from notification.domain.webhook_urls import WebhookUrlError, check_webhook_url
 from notification.service.access import (
+    ADMIN_ROLES,
     CONTACT_ROLES,
+    INBOX_ROLES,
     MAX_RECIPIENT_ID,
     READ_ROLES,
+    SELF_ROLES,
     WORKER_ROLES,
     check_inbox,
+    own_inbox,
+    require_contact_owner,
     require_person,
 )
 from runtime.auth import SYSTEM, Caller, is_valid_path
@@ -41,11 +46,13 @@ async def list_inbox(n: Notifier, caller: Caller, recipient_id: str, size: int, 
 
 
 async def get_notice(n: Notifier, caller: Caller, notice_id: str) -> NoticeRow:
-    caller.require_role(*READ_ROLES)
+    caller.require_role(*INBOX_ROLES)
     require_uuid(notice_id, "notice_id")
     async with n.db.unit_of_work(caller) as uow:
         row = await notice_store.get(uow, notice_id)
         if row is not None:
+            if caller.role in SELF_ROLES:  # their own, or their ward's, notice only
+                own_inbox(caller, row.recipient_id)
             return row
         await uow.with_scope(SYSTEM)
         exists = await notice_store.get(uow, notice_id)
@@ -77,7 +84,7 @@ async def delivery_stats(n: Notifier, caller: Caller, path: str
 async def register_webhook(n: Notifier, caller: Caller, url: str, event_types: list[str],
                            path: str) -> tuple[str, str, str]:
     """Returns (webhook id, the URL as stored, the signing secret)."""
-    caller.require_role("street_admin", "district_admin", "city_admin", "service")
+    caller.require_role(*ADMIN_ROLES)
     v = Violations()
     try:
         url = check_webhook_url(url, n.settings.allowed_networks)
@@ -126,11 +133,13 @@ async def set_worker_contact(n: Notifier, caller: Caller, recipient_id: str, pat
         require_path(recipient_id, "recipient_id")
         caller.require_scope(recipient_id, "that grid team")
     async with n.db.unit_of_work(caller) as uow:
+        existing = await recipient_store.contact_path_anywhere(uow, recipient_id)
+        require_contact_owner(caller, recipient_id, existing)
         return await recipient_store.set_contact(uow, recipient_id, path, email)
 
 
 async def link_app(n: Notifier, caller: Caller, person_id: str, linked: bool) -> None:
-    caller.require_role(*WORKER_ROLES, "service")
+    caller.require_role(*WORKER_ROLES)
     person_id = require_uuid(person_id, "person_id")
     async with n.db.unit_of_work(caller) as uow:
         await require_person(uow, person_id)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from registry.adapters import person_store, places_store
 from registry.domain.household import Household
+from runtime import roles
+from runtime.auth import Caller
 from runtime.db import UnitOfWork
 from runtime.errors import NotFound, PermissionDenied
 from runtime.inputs import require_uuid
 
-WRITE_ROLES = ("grid_worker", "community_worker", "social_worker", "street_admin",
-               "district_admin", "city_admin")
-READ_ROLES = (*WRITE_ROLES, "family_doctor", "service")
-ADMIN_ROLES = ("street_admin", "district_admin", "city_admin")
+WRITE_ROLES = roles.granted("registry", "write")
+READ_ROLES = roles.granted("registry", "read")
+# GetPerson: also a resident (their own record) and a guardian (their wards').
+READ_OWN_ROLES = roles.granted("registry", "read_own")
+ADMIN_ROLES = roles.granted("registry", "administer")
 # Roles that see resident ID and certificate numbers in full; the others get them masked.
-FULL_IDENTITY_ROLES = WRITE_ROLES
+FULL_IDENTITY_ROLES = roles.granted("registry", "see_identity")
 
 
 async def load_person(uow: UnitOfWork, person_id: str, lock: bool = False,
@@ -37,3 +40,12 @@ async def load_household(uow: UnitOfWork, household_id: str, lock: bool = False,
     if await places_store.household_jurisdiction_anywhere(uow, household_id) is not None:
         raise PermissionDenied("that household is outside your jurisdictions")
     raise NotFound(f"no household {household_id}")
+
+
+def require_own(caller: Caller, person_id: str) -> None:
+    """A resident reads only their own record, a guardian only their wards'; others as their
+    jurisdictions allow."""
+    if caller.role == "resident" and person_id != caller.person_id:
+        raise PermissionDenied("a resident reads only their own record")
+    if caller.role == "guardian" and person_id not in caller.wards:
+        raise PermissionDenied("a guardian reads only their wards' records")

@@ -10,7 +10,7 @@ from registry.config import Registry
 from registry.domain.person import UNCERTIFIED_MAX_AGE
 from registry.domain.resident_id import born_by
 from registry.domain.verification import verified_since_cutoff
-from registry.service.access import READ_ROLES, load_person
+from registry.service.access import READ_OWN_ROLES, READ_ROLES, load_person, require_own
 from runtime.auth import Caller
 from runtime.inputs import decode_page_token, next_page, page_size, subtrees
 
@@ -21,7 +21,8 @@ def _next_page(rows: list[person_store.PersonView], limit: int
 
 
 async def get_person(reg: Registry, caller: Caller, person_id: str) -> person_store.PersonView:
-    caller.require_role(*READ_ROLES)
+    caller.require_role(*READ_OWN_ROLES)
+    require_own(caller, person_id)
     async with reg.db.unit_of_work(caller) as uow:
         return await load_person(uow, person_id)
 

@@ -7,18 +7,19 @@ volunteers and setting colours needs a worker.
 
 from __future__ import annotations
 
+from runtime import roles
 from runtime.db import UnitOfWork
 from runtime.errors import NotFound, PermissionDenied
 from runtime.inputs import require_uuid
 from volunteer.adapters import person_store
 from volunteer.adapters.person_store import PersonRow
 
-WORKER_ROLES = ("grid_worker", "community_worker", "social_worker", "street_admin",
-                "district_admin", "city_admin")
-READ_ROLES = (*WORKER_ROLES, "service")
-MANAGER_ROLES = ("community_worker", "social_worker", "street_admin", "district_admin",
-                 "city_admin")
-VISIT_ROLES = (*WORKER_ROLES, "volunteer", "family_doctor")
+WORKER_ROLES = roles.granted("volunteer", "write")
+READ_ROLES = roles.granted("volunteer", "read")
+MANAGER_ROLES = roles.granted("volunteer", "manage")
+VISIT_ROLES = roles.granted("volunteer", "visit")
+# A care schedule and a volunteer's record: also the volunteers and family doctors who visit.
+VOLUNTEER_READ_ROLES = roles.granted("volunteer", "read_volunteer")
 
 
 async def load_person(uow: UnitOfWork, person_id: str, field: str = "person_id",

@@ -14,7 +14,7 @@ from volunteer.adapters import person_store
 from volunteer.adapters.person_store import PersonRow
 from volunteer.config import COLOUR_NAMES, Volunteers
 from volunteer.domain import schedule
-from volunteer.service.access import WORKER_ROLES, load_person
+from volunteer.service.access import VOLUNTEER_READ_ROLES, WORKER_ROLES, load_person
 
 MAX_REASON = 500
 
@@ -51,7 +51,7 @@ async def set_colour(v: Volunteers, caller: Caller, person_id: str, colour: int,
 
 
 async def get_schedule(v: Volunteers, caller: Caller, person_id: str) -> PersonRow:
-    caller.require_role(*WORKER_ROLES, "service", "volunteer", "family_doctor")
+    caller.require_role(*VOLUNTEER_READ_ROLES)
     async with v.db.unit_of_work(caller) as uow:
         return await load_person(uow, person_id)
 

@@ -13,7 +13,7 @@ from runtime.inputs import require_uuid
 from volunteer.adapters import volunteer_store
 from volunteer.adapters.volunteer_store import NewVolunteer, VolunteerRow
 from volunteer.config import Volunteers
-from volunteer.service.access import MANAGER_ROLES, READ_ROLES, VISIT_ROLES
+from volunteer.service.access import MANAGER_ROLES, VOLUNTEER_READ_ROLES, WORKER_ROLES
 
 MOBILE = re.compile(r"1[3-9][0-9]{9}")
 SKILL = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -63,7 +63,7 @@ def validate(v: Volunteers, new: NewVolunteer) -> NewVolunteer:
 
 
 async def register(v: Volunteers, caller: Caller, new: NewVolunteer) -> VolunteerRow:
-    caller.require_role(*MANAGER_ROLES, "grid_worker")
+    caller.require_role(*WORKER_ROLES)
     checked = validate(v, new)
     for path in checked.grid_paths:
         caller.require_scope(path, "a grid they would serve")
@@ -78,7 +78,7 @@ async def register(v: Volunteers, caller: Caller, new: NewVolunteer) -> Voluntee
 
 
 async def get(v: Volunteers, caller: Caller, volunteer_id: str) -> VolunteerRow:
-    caller.require_role(*READ_ROLES, *VISIT_ROLES)
+    caller.require_role(*VOLUNTEER_READ_ROLES)
     async with v.db.unit_of_work(caller) as uow:
         return await load_volunteer(uow, volunteer_id)
 
