@@ -41,6 +41,9 @@ class Caller:
     # A resident's own person id; a guardian's wards (person ids): they see those only.
     person_id: str = ""
     wards: tuple[str, ...] = ()
+    # Set when a city admin reads outside their jurisdictions with a stated reason (the
+    # x-cdsp-break-glass metadata): the audit log records it and the jurisdiction is told.
+    break_glass: str = ""
 
     def covers(self, path: str) -> bool:
         """True when `path` lies at or below one of the caller's jurisdictions."""
@@ -71,6 +74,11 @@ def current_caller() -> Caller:
     if caller is None:
         raise Unauthenticated("no caller in this context")
     return caller
+
+
+def current_caller_or_none() -> Caller | None:
+    """The caller of this call, if a token was verified (the audit log records who tried)."""
+    return _current.get()
 
 
 def set_current_caller(caller: Caller | None) -> object:

@@ -108,20 +108,28 @@ class EventConsumer(PollingThread):
             for record, _, _ in decoded:
                 await self.process(record)
 
+    def _wanted(self, envelope: Envelope) -> bool:
+        """Whether a handler takes this event (an event nobody handles needs no inbox row)."""
+        handler = self.handlers.get(envelope.event_type)
+        return handler is not None and (not envelope.snapshot or _takes_snapshots(handler)
+                                        or self._batchable(envelope))
+
     async def _handle_poll(self, decoded: list[tuple[Any, Envelope, Message]]) -> None:
+        wanted = [(r, e, p) for r, e, p in decoded if self._wanted(e)]
         async with self.db.unit_of_work(SYSTEM) as uow:
             rows = await uow.fetchall(
                 "INSERT INTO inbox (consumer, event_id, topic, event_type) "
                 "SELECT %s, e, t, y FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(e, t, y) "
                 "ON CONFLICT DO NOTHING RETURNING event_id::text",
-                [self.group_id, [e.event_id for _, e, _ in decoded],
-                 [r.topic for r, _, _ in decoded], [e.event_type for _, e, _ in decoded]])
+                [self.group_id, [e.event_id for _, e, _ in wanted],
+                 [r.topic for r, _, _ in wanted], [e.event_type for _, e, _ in wanted]]
+            ) if wanted else []
             fresh = {r[0] for r in rows}
             outcomes: list[tuple[str, str, str]] = []
             run: list[tuple[Envelope, Message]] = []  # consecutive records of one batch type
             applied: list[str] = []
             for record, envelope, payload in decoded:
-                outcome = "duplicate"
+                outcome = "duplicate" if self._wanted(envelope) else "ignored"
                 if envelope.event_id in fresh:
                     fresh.discard(envelope.event_id)  # a second copy in the poll is a duplicate
                     if run and run[0][0].event_type != envelope.event_type:
@@ -201,6 +209,8 @@ class EventConsumer(PollingThread):
         return "dead_lettered"
 
     async def _handle(self, envelope: Envelope, payload: Message, record: Any) -> str:
+        if not self._wanted(envelope):
+            return "ignored"
         async with self.db.unit_of_work(SYSTEM) as uow:
             fresh = await uow.fetchone(
                 "INSERT INTO inbox (consumer, event_id, topic, event_type) VALUES (%s, %s, %s, %s) "

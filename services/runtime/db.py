@@ -115,15 +115,16 @@ class UnitOfWork:
         await self.conn.execute("SELECT set_config('cdsp.scope', %s, true)", [caller.row_filter])
 
     def record(self, payload: Message, *, aggregate_type: str, aggregate_id: str, version: int,
-               jurisdiction_path: str, snapshot: bool = False) -> None:
+               jurisdiction_path: str, snapshot: bool = False, topic: str = "") -> None:
         """Adds an event; it reaches the outbox only if this unit of work commits. `snapshot`:
-        the aggregate's current state re-published (runtime.snapshots), not a change."""
+        the aggregate's current state re-published (runtime.snapshots), not a change; `topic`:
+        another topic than the service's own (the audit log's cdsp.audit.v1)."""
         envelope = build_envelope(payload, aggregate_type=aggregate_type,
                                   aggregate_id=aggregate_id, version=version,
                                   jurisdiction_path=jurisdiction_path, producer=self.db.service,
                                   actor=self.caller.subject, request_id=request_id.get(),
                                   snapshot=snapshot)
-        self.events.append(OutgoingEvent(self.db.topic, aggregate_id, envelope))
+        self.events.append(OutgoingEvent(topic or self.db.topic, aggregate_id, envelope))
 
     async def _write_outbox(self) -> None:
         """All the unit's events in one statement (arrays unnested), however many there are:

@@ -8,28 +8,35 @@ id (the cause is logged, with personal data masked, never sent to the caller).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import grpc
 import psycopg
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from runtime import roles
-from runtime.auth import TokenCache, set_current_caller
+from runtime.auth import TokenCache, current_caller_or_none, set_current_caller
 from runtime.errors import InvalidArgument, ServiceError, Unauthenticated
 from runtime.metrics import GRPC_LATENCY, GRPC_REQUESTS
 from runtime.request_text import Deserializer, decoding, raise_if_refused
+
+if TYPE_CHECKING:  # runtime.audit writes through runtime.db, which imports this module
+    from runtime.audit import Auditor
 
 log = logging.getLogger("cdsp.grpc")
 request_id: ContextVar[str] = ContextVar("cdsp_request_id", default="")
 
 UNAUTHENTICATED_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+BREAK_GLASS_HEADER = "x-cdsp-break-glass"
 Behavior = Callable[..., Any]
 
 
@@ -61,22 +68,26 @@ def _metadata(context: grpc.aio.ServicerContext, key: str) -> str:
     return ""
 
 
-async def _abort(context: grpc.aio.ServicerContext, exc: ServiceError) -> None:
-    if isinstance(exc, InvalidArgument):
-        detail = any_pb2.Any()
-        detail.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in exc.violations]))
-        status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=exc.message,
-                                   details=[detail])
-        await context.abort(exc.code, exc.message,
-                            trailing_metadata=(("grpc-status-details-bin",
-                                                status.SerializeToString()),))
-    await context.abort(exc.code, exc.message)
+def _details(exc: ServiceError) -> tuple[tuple[str, bytes], ...]:
+    """The google.rpc.Status detail of an INVALID_ARGUMENT: a BadRequest naming each field."""
+    if not isinstance(exc, InvalidArgument):
+        return ()
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.BadRequest(field_violations=[
+        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+        for v in exc.violations]))
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=exc.message,
+                               details=[detail])
+    return (("grpc-status-details-bin", status.SerializeToString()),)
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
-    """Request id, per-method count and latency, and the mapping of errors to status codes."""
+    """Request id, per-method count and latency, the mapping of errors to status codes, and the
+    audit record of every call that reads or changes personal data (runtime.audit), written
+    before the response (or the error) leaves."""
+
+    def __init__(self, auditor: Auditor | None = None) -> None:
+        self.auditor = auditor
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails],
                                                              Awaitable[grpc.RpcMethodHandler]],
@@ -85,15 +96,19 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method: str = details.method  # type: ignore[attr-defined]
+        rule = roles.rule_for(method)
+        auditor = self.auditor if rule is not None and rule.personal else None
 
         def around(behavior: Behavior, streams: bool) -> Behavior:
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                async with _Observed(method, context):
-                    return await behavior(request, context)
+                async with _Observed(method, context, auditor, request) as observed:
+                    observed.response = await behavior(request, context)
+                    return observed.response
 
             async def streaming(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                async with _Observed(method, context):
+                async with _Observed(method, context, auditor, request) as observed:
                     async for item in behavior(request, context):
+                        observed.streamed += 1
                         yield item
 
             return streaming if streams else unary
@@ -102,45 +117,79 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
 
 class _Observed:
-    """The body of CallInterceptor: times the call and maps whatever it raises."""
+    """The body of CallInterceptor: times the call, records it in the audit log when it is an
+    audited method, and maps whatever it raises to its status."""
 
-    def __init__(self, method: str, context: grpc.aio.ServicerContext) -> None:
+    def __init__(self, method: str, context: grpc.aio.ServicerContext, auditor: Auditor | None,
+                 request: Any) -> None:
         self.method = method
         self.context = context
+        self.auditor = auditor
+        self.request = request if isinstance(request, Message) else None
+        self.response: Any = None
+        self.streamed = 0
 
-    async def __aenter__(self) -> None:
+    async def __aenter__(self) -> _Observed:
         self.started = time.perf_counter()
         rid = _metadata(self.context, "x-request-id") or uuid.uuid4().hex
         self.token = request_id.set(rid[:64])
+        return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: object) -> bool:
-        code = grpc.StatusCode.OK
+        code, message, aborted = grpc.StatusCode.OK, "", False
+        trailing: tuple[tuple[str, bytes], ...] = ()
+        if exc is not None:
+            code, message, trailing, aborted = self._failure(exc)
         try:
-            if exc is None:
+            if self.auditor is not None and not await self._recorded(code):
+                # No personal data leaves unrecorded: the call fails instead.
+                code, message, trailing, aborted = (
+                    grpc.StatusCode.UNAVAILABLE, "the audit log cannot be written; retry later",
+                    (), False)
+            elif exc is None:
                 return False
-            if isinstance(exc, ServiceError):
-                code = exc.code
-                await _abort(self.context, exc)
-            if isinstance(exc, psycopg.OperationalError):
-                code = grpc.StatusCode.UNAVAILABLE
-                log.warning("database unavailable: %s", type(exc).__name__,
-                            extra={"request_id": request_id.get(), "method": self.method})
-                await self.context.abort(code, "database unavailable; retry later")
-            if isinstance(exc, NotImplementedError):  # a generated base method nobody wrote
-                code = grpc.StatusCode.UNIMPLEMENTED
-                await self.context.abort(code, f"{self.method} is not implemented")
-            if isinstance(exc, Exception) and type(exc).__name__ != "AbortError":
-                code = grpc.StatusCode.INTERNAL
-                log.error("unhandled error", exc_info=exc,
-                          extra={"request_id": request_id.get(), "method": self.method})
-                await self.context.abort(code, f"internal error (request {request_id.get()})")
-            code = self.context.code() or grpc.StatusCode.UNKNOWN  # aborted by the handler
+            if not aborted:
+                await self.context.abort(code, message, trailing_metadata=trailing)
             return False
         finally:
             GRPC_REQUESTS.labels(self.method, code.name).inc()
             GRPC_LATENCY.labels(self.method).observe(time.perf_counter() - self.started)
             request_id.reset(self.token)
+
+    async def _recorded(self, code: grpc.StatusCode) -> bool:
+        assert self.auditor is not None
+        response = self.response if isinstance(self.response, Message) else None
+        try:
+            # Shielded: a stream the client cancelled is still recorded.
+            await asyncio.shield(self.auditor.record(
+                self.method, current_caller_or_none(), request_id.get(), code.name,
+                self.request, response, self.streamed if self.streamed else None))
+        except Exception as exc:
+            log.error("audit record not written (%s); the call fails", type(exc).__name__,
+                      extra={"request_id": request_id.get(), "method": self.method})
+            return False
+        return True
+
+    def _failure(self, exc: BaseException
+                 ) -> tuple[grpc.StatusCode, str, tuple[tuple[str, bytes], ...], bool]:
+        """(code, message, trailing metadata, already aborted) for what the handler raised."""
+        if isinstance(exc, ServiceError):
+            return exc.code, exc.message, _details(exc), False
+        if isinstance(exc, psycopg.OperationalError):
+            log.warning("database unavailable: %s", type(exc).__name__,
+                        extra={"request_id": request_id.get(), "method": self.method})
+            return grpc.StatusCode.UNAVAILABLE, "database unavailable; retry later", (), False
+        if isinstance(exc, NotImplementedError):  # a generated base method nobody wrote
+            return grpc.StatusCode.UNIMPLEMENTED, f"{self.method} is not implemented", (), False
+        if type(exc).__name__ == "AbortError":  # the handler aborted the call itself
+            return self.context.code() or grpc.StatusCode.UNKNOWN, "", (), True
+        if not isinstance(exc, Exception):  # cancelled (the client left a stream): not ours
+            return grpc.StatusCode.CANCELLED, "", (), True
+        log.error("unhandled error", exc_info=exc,
+                  extra={"request_id": request_id.get(), "method": self.method})
+        return (grpc.StatusCode.INTERNAL, f"internal error (request {request_id.get()})", (),
+                False)
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
@@ -167,6 +216,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     raise Unauthenticated("missing bearer token in the authorization metadata")
                 caller = self.tokens.verify(header[7:].strip())
                 set_current_caller(caller)
+                # Metadata is ASCII: the reason travels percent-encoded (UTF-8).
+                reason = unquote(_metadata(context, BREAK_GLASS_HEADER)).strip()
+                if reason:  # a city admin reads outside their jurisdictions, saying why
+                    caller = roles.break_glass(caller, reason, BREAK_GLASS_HEADER)
+                    set_current_caller(caller)
                 roles.require(caller, method)  # the role matrix: deny by default
                 raise_if_refused(request)  # what `decoding` found (a streaming request: nothing)
 

@@ -99,7 +99,8 @@ async def check_migrations(url: str, sources: list[tuple[str, Path]]) -> None:
 
 async def grant_to(url: str, role: str) -> None:
     """Lets `role` (the serving role) read and write the rows of every table and use every
-    sequence, but not change the schema or the migrations record. Idempotent."""
+    sequence, but not change the schema or the migrations record, nor change the audit log.
+    Idempotent."""
     name = sql.Identifier(role)
     async with await AsyncConnection.connect(url, autocommit=True) as conn:
         exists = await (await conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
@@ -111,5 +112,7 @@ async def grant_to(url: str, role: str) -> None:
                     "GRANT USAGE ON SCHEMA public TO {}",
                     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
                     "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
-                    "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM {}"):
+                    "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM {}",
+                    # the audit log: appended to, read, and expired only past its retention
+                    "REVOKE UPDATE, TRUNCATE ON audit_log FROM {}"):
                 await conn.execute(sql.SQL(statement).format(name))

@@ -16,10 +16,10 @@ the README equal to it).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from runtime.auth import ROLES, Caller
-from runtime.errors import PermissionDenied
+from runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
 
 ADMINS = ("street_admin", "district_admin", "city_admin")
 MANAGERS = ("community_worker", "social_worker", *ADMINS)
@@ -52,6 +52,9 @@ PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "write": WORKERS,
         "manage": MANAGERS,
         "visit": (*WORKERS, "volunteer", "family_doctor"),
+    },
+    "audit": {
+        "read": ("auditor",),
     },
     "notification": {
         "read": (*WORKERS, "service"),
@@ -123,6 +126,8 @@ METHODS: dict[str, MethodRule] = {
         "RegisterWebhook": ("administer", False), "ListNotices": ("read", True),
         "GetDeliveryStats": ("read", False), "SetWorkerContact": ("contact", True),
         "LinkApp": ("write", True)}),
+    # Served by every service (runtime.audit_api); a search is recorded like any other read.
+    **_methods("audit", "cdsp.audit.v1.AuditService", {"SearchAudit": ("read", True)}),
 }
 
 
@@ -146,6 +151,22 @@ def require(caller: Caller, method: str) -> MethodRule:
                                f"{method.rsplit('/', 1)[-1]} ({rule.service} {rule.permission}: "
                                f"{', '.join(allowed)})")
     return rule
+
+
+BREAK_GLASS_ROLES = ("city_admin",)
+BREAK_GLASS_REASON = (10, 500)
+
+
+def break_glass(caller: Caller, reason: str, field: str) -> Caller:
+    """A city admin reading outside their jurisdictions with a stated reason: their scope becomes
+    every jurisdiction for this call, and the reason goes with them into the audit log (which
+    announces it to the jurisdictions they read)."""
+    if caller.role not in BREAK_GLASS_ROLES:
+        raise PermissionDenied(f"break-glass ({field}) is for {', '.join(BREAK_GLASS_ROLES)}")
+    low, high = BREAK_GLASS_REASON
+    if not low <= len(reason) <= high:
+        raise InvalidArgument([FieldViolation(field, f"the reason: {low} to {high} characters")])
+    return replace(caller, scopes=("/",), break_glass=reason)
 
 
 def markdown() -> str:

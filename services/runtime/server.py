@@ -28,7 +28,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from runtime import dead_letters, inbox
+from cdsp.audit.v1 import audit_pb2, audit_pb2_grpc
+from runtime import audit, dead_letters, inbox
+from runtime.audit import Auditor
+from runtime.audit_api import AuditServicer
 from runtime.consumer import EventConsumer
 from runtime.db import Database
 from runtime.interceptors import AuthInterceptor, CallInterceptor
@@ -118,12 +121,14 @@ async def serve(definition: ServiceDefinition) -> None:
     watch_pool(db.stats)
 
     server = grpc.aio.server(
-        interceptors=[CallInterceptor(), AuthInterceptor(settings.token_secret,
-                                                         settings.token_issuer)],
+        interceptors=[CallInterceptor(Auditor(db)),
+                      AuthInterceptor(settings.token_secret, settings.token_issuer)],
         options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)])
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     names = definition.add_servicers(server, runtime)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(db), server)
+    names.append(audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name)
     reflection.enable_server_reflection(
         [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME], server)
@@ -146,7 +151,9 @@ async def serve(definition: ServiceDefinition) -> None:
     own_jobs = [PeriodicJob("dead-letter-gauge", DEAD_LETTER_GAUGE_S,
                             lambda: dead_letters.refresh_gauge(db)),
                 PeriodicJob("inbox-retention", INBOX_RETENTION_EVERY_S,
-                            lambda: inbox.purge_expired(db, settings.inbox_retention_days))]
+                            lambda: inbox.purge_expired(db, settings.inbox_retention_days)),
+                PeriodicJob("audit-retention", INBOX_RETENTION_EVERY_S,
+                            lambda: audit.purge_expired(db, settings.audit_retention_days))]
     jobs = [asyncio.create_task(_run_periodically(job), name=job.name)
             for job in [*own_jobs, *definition.periodic(runtime)]]
     log.info("serving %s on %s, metrics on %s", ", ".join(names), settings.grpc_addr,

@@ -22,6 +22,7 @@ Each variable, its default and meaning:
     CDSP_LOCAL_TZ             time zone of the people served             (Asia/Shanghai)
     CDSP_CONSUMER_FETCH_WAIT_MS  longest a broker may hold an empty fetch (50)
     CDSP_INBOX_RETENTION_DAYS how long consumed event ids are kept       (35)
+    CDSP_AUDIT_RETENTION_DAYS how long audit records are kept, 183+     (190)
     CDSP_PENDING_MAX_WAIT_S   how long an event may wait for what it names (3600)
     CDSP_LOG_LEVEL            INFO
     CDSP_<SERVICE>_ADDR       where to reach another service over gRPC
@@ -97,6 +98,7 @@ class Settings:
     log_level: str
     migrate_on_start: bool = True
     inbox_retention_days: int = 35
+    audit_retention_days: int = 190
 
     @property
     def topic(self) -> str:
@@ -144,6 +146,8 @@ def load_settings(service: str, grpc_port: int, metrics_port: int) -> Settings:
         log_level=os.environ.get("CDSP_LOG_LEVEL", "INFO"),
         migrate_on_start=_bool("CDSP_MIGRATE_ON_START", True),
         inbox_retention_days=env_int("CDSP_INBOX_RETENTION_DAYS", 35, 1, 3650),
+        # MLPS 2.0 level 3: audit logs are kept at least 6 months (the table refuses less).
+        audit_retention_days=env_int("CDSP_AUDIT_RETENTION_DAYS", 190, 183, 36500),
     )
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
         raise SettingsError("CDSP_DB_POOL_MIN must be >= 1 and <= CDSP_DB_POOL_MAX")

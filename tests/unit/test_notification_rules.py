@@ -10,7 +10,7 @@ from google.protobuf import symbol_database
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdsp.events.v1 import aid_pb2, registry_pb2
+from cdsp.events.v1 import aid_pb2, audit_pb2, registry_pb2
 from notification.domain.rules import (
     Rule,
     RuleBook,
@@ -83,7 +83,8 @@ def test_an_unspecified_level_produces_nothing() -> None:
      (aid_pb2.SickbedVisitOverdue(person_id="p1"), {"liaison", "grid_team"}, "normal"),
      (registry_pb2.VerificationDue(person_id="p1", month="2026-12"), {"liaison"}, "normal"),
      (registry_pb2.VerificationOverdue(person_id="p1"), {"liaison", "grid_team"}, "normal"),
-     (registry_pb2.CertificationDue(person_id="p1"), {"liaison", "grid_team"}, "normal")],
+     (registry_pb2.CertificationDue(person_id="p1"), {"liaison", "grid_team"}, "normal"),
+     (audit_pb2.BreakGlassUsed(subject="admin"), {"grid_team"}, "normal")],
 )
 def test_each_event_reaches_whom_it_should(payload: object, recipients: set[str],
                                            urgency: str) -> None:

@@ -22,7 +22,7 @@ FAST = settings(max_examples=200, deadline=None)
 EXPECTED = {"warning_raised", "case_opened", "request_dispatched", "sla_breached",
             "relief_decided", "kit_low_on_stock", "sickbed_visit_overdue", "verification_due",
             "visit_missed", "record_check_due", "record_check_overdue", "certification_due",
-            "case_action_breached"}
+            "case_action_breached", "break_glass_used"}
 
 GOOD = """
 [hello]

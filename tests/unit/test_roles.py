@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cdsp.aid.v1 import aid_pb2
+from cdsp.audit.v1 import audit_pb2
 from cdsp.employment.v1 import employment_pb2
 from cdsp.notification.v1 import notification_pb2
 from cdsp.registry.v1 import registry_pb2
@@ -20,7 +21,8 @@ from runtime.errors import PermissionDenied
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = [(registry_pb2, "RegistryService"), (aid_pb2, "AidService"),
             (employment_pb2, "EmploymentService"), (volunteer_pb2, "VolunteerService"),
-            (notification_pb2, "NotificationService")]
+            (notification_pb2, "NotificationService"),
+            (audit_pb2, "AuditService")]  # served by every service (runtime.audit_api)
 
 
 def served() -> set[str]:
@@ -69,6 +71,8 @@ def caller(role: str) -> Caller:
     ("volunteer", "/cdsp.registry.v1.RegistryService/GetPerson", False),
     ("auditor", "/cdsp.registry.v1.RegistryService/GetPerson", False),
     ("subscriber", "/cdsp.aid.v1.AidService/GetCase", False),
+    ("auditor", "/cdsp.audit.v1.AuditService/SearchAudit", True),
+    ("city_admin", "/cdsp.audit.v1.AuditService/SearchAudit", False),
 ])
 def test_require(role: str, method: str, allowed: bool) -> None:
     if allowed:

@@ -36,6 +36,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 # Imported for their side effect: they register the event messages in the symbol database.
 import cdsp.events.v1.aid_pb2
+import cdsp.events.v1.audit_pb2
 import cdsp.events.v1.employment_pb2
 import cdsp.events.v1.registry_pb2
 import cdsp.events.v1.volunteer_pb2  # noqa: F401

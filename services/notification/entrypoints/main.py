@@ -18,6 +18,7 @@ from notification.entrypoints.grpc_servicer import NotificationServicer
 from notification.service.dispatch import Dispatcher, refresh_pending
 from notification.service.events import REGISTRY_TOPIC, SOURCE_TOPICS, handlers
 from notification.service.stream import InboxHub
+from runtime.audit import AUDIT_TOPIC
 from runtime.consumer import EventConsumer
 from runtime.server import PeriodicJob, Runtime, ServiceDefinition, Worker, run
 
@@ -68,7 +69,9 @@ def consumers(rt: Runtime) -> list[EventConsumer]:
     return [EventConsumer(rt.db, s.kafka_bootstrap, group, topics, table,
                           partitions=s.topic_partitions, replication=s.topic_replication)
             for group, topics in (("notification-recipients", [REGISTRY_TOPIC]),
-                                  ("notification-notices", list(SOURCE_TOPICS)))]
+                                  ("notification-notices", list(SOURCE_TOPICS)),
+                                  # break-glass reads, announced to the jurisdiction read
+                                  ("notification-audit", [AUDIT_TOPIC]))]
 
 
 def workers(rt: Runtime) -> list[Worker]:
