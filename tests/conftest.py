@@ -16,6 +16,21 @@ import devstack
 ROOT = Path(__file__).resolve().parent.parent
 
 
+SLOTS = 40
+
+
+def free_slot(first: int) -> int:
+    """The first slot from `first` on whose PostgreSQL, broker and registry ports nobody holds:
+    another session on this machine (another developer's, a CI run) may hold the slot its own
+    process id chose, and sharing a broker or a port makes both fail in ways that look like bugs."""
+    for step in range(SLOTS):
+        slot = (first + step) % SLOTS
+        if not any(devstack.port_open(port) for port in
+                   (26000 + slot, 19300 + slot, 20051 + 10 * slot, 20055 + 10 * slot)):
+            return slot
+    raise RuntimeError(f"all {SLOTS} test slots are in use on this machine")
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[devstack.Stack]:
     state = ROOT / ".local-test" / f"run-{os.getpid()}"
@@ -23,7 +38,7 @@ def stack() -> Iterator[devstack.Stack]:
     # below Linux's ephemeral range (32768-60999), where an outgoing connection's local port
     # could take a port a service is about to listen on: gRPC 20051+, metrics 10101+,
     # PostgreSQL 26000+, broker 19300+.
-    slot = os.getpid() % 40
+    slot = free_slot(os.getpid() % SLOTS)
     stack = devstack.Stack(state_dir=state, pg_port=26000 + slot, kafka_port=19300 + slot,
                            port_offset=-30000 + 10 * slot, metrics_offset=1000 + 10 * slot)
     devstack.start_postgres(stack)

@@ -593,7 +593,7 @@ def test_strimzi_topics_behind_a_switch_match_the_topics_script() -> None:
              for s in topics.load_topics()]
     expected = {d["spec"]["topicName"]: d
                 for d in topics.strimzi_objects(specs, NAMESPACE, "city")}
-    assert set(rendered) == set(expected) == {f"cdsp.{s}.v1" for s in FIVE}
+    assert set(rendered) == set(expected) == {f"cdsp.{s}.v1" for s in (*FIVE, "audit")}
     for name, doc in rendered.items():
         assert doc["spec"] == expected[name]["spec"], name
         assert doc["metadata"]["name"] == expected[name]["metadata"]["name"]
