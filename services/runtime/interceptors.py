@@ -8,10 +8,12 @@ id (the cause is logged, with personal data masked, never sent to the caller).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -20,10 +22,11 @@ import psycopg
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from runtime.auth import TokenCache, set_current_caller
+from runtime.auth import set_current_caller
 from runtime.errors import InvalidArgument, ServiceError, Unauthenticated
 from runtime.metrics import GRPC_LATENCY, GRPC_REQUESTS
 from runtime.request_text import Deserializer, decoding, raise_if_refused
+from runtime.tokens import TokenVerifier, Verified
 
 log = logging.getLogger("cdsp.grpc")
 request_id: ContextVar[str] = ContextVar("cdsp_request_id", default="")
@@ -144,12 +147,14 @@ class _Observed:
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """The gate of every service's own calls (health and reflection pass untouched): verifies the
-    bearer token and makes the caller available to the handler, then refuses a request holding
-    text PostgreSQL could not store (runtime.request_text), before the handler runs. The token
-    comes first: a caller without one learns nothing about what its request holds."""
+    bearer token (runtime.tokens) and makes the caller available to the handler, then refuses a
+    request holding text PostgreSQL could not store (runtime.request_text), before the handler
+    runs. The token comes first: a caller without one learns nothing about what its request
+    holds. A server-streaming call ends with UNAUTHENTICATED when its token expires or is
+    revoked while it runs (every streaming method, whatever the service)."""
 
-    def __init__(self, secret: str, issuer: str) -> None:
-        self.tokens = TokenCache(secret, issuer)
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self.verifier = verifier
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails],
                                                              Awaitable[grpc.RpcMethodHandler]],
@@ -160,22 +165,51 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return handler
 
         def around(behavior: Behavior, streams: bool) -> Behavior:
-            def admit(request: Any, context: grpc.aio.ServicerContext) -> None:
+            async def admit(request: Any, context: grpc.aio.ServicerContext) -> Verified:
                 header = _metadata(context, "authorization")
                 if not header.lower().startswith("bearer "):
                     raise Unauthenticated("missing bearer token in the authorization metadata")
-                set_current_caller(self.tokens.verify(header[7:].strip()))
+                verified = await self.verifier.verify(header[7:].strip())
+                set_current_caller(verified.caller)
                 raise_if_refused(request)  # what `decoding` found (a streaming request: nothing)
+                return verified
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                admit(request, context)
+                await admit(request, context)
                 return await behavior(request, context)
 
             async def streaming(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                admit(request, context)
-                async for item in behavior(request, context):
-                    yield item
+                verified = await admit(request, context)
+                async with self.verifier.watch(verified) as ended:
+                    async for item in until_ended(behavior(request, context), ended):
+                        yield item
 
             return streaming if streams else unary
 
         return _wrap(handler, around, decoding)
+
+
+async def until_ended(items: AsyncIterator[Any], ended: asyncio.Future[str]
+                      ) -> AsyncIterator[Any]:
+    """The items of a streaming handler until `ended` gets a reason: then the handler is
+    cancelled where it waits (its cleanup runs) and the call ends UNAUTHENTICATED with it."""
+    iterator = aiter(items)
+    try:
+        while not ended.done():
+            step: asyncio.Future[Any] = asyncio.ensure_future(anext(iterator))
+            await asyncio.wait((step, ended), return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                step.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await step
+                break
+            try:
+                item = step.result()
+            except StopAsyncIteration:
+                return
+            yield item
+        raise Unauthenticated(ended.result())
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()

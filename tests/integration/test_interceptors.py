@@ -9,13 +9,13 @@ import pytest
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1 import registry_pb2_grpc
 from runtime.interceptors import AuthInterceptor, CallInterceptor
-from runtime.settings import DEV_TOKEN_SECRET
-from tests.helpers import token
+from tests.helpers import session_identity, token
+from tests.token_issuers import loaded
 
 
 async def test_a_method_nobody_implemented_answers_unimplemented() -> None:
-    server = grpc.aio.server(interceptors=[CallInterceptor(),
-                                           AuthInterceptor(DEV_TOKEN_SECRET, "cdsp")])
+    verifier = await loaded(session_identity())
+    server = grpc.aio.server(interceptors=[CallInterceptor(), AuthInterceptor(verifier)])
     registry_pb2_grpc.add_RegistryServiceServicer_to_server(
         registry_pb2_grpc.RegistryServiceServicer(), server)  # the generated base: nothing done
     port = server.add_insecure_port("127.0.0.1:0")
