@@ -194,14 +194,12 @@ async def until_ended(items: AsyncIterator[Any], ended: asyncio.Future[str]
     """The items of a streaming handler until `ended` gets a reason: then the handler is
     cancelled where it waits (its cleanup runs) and the call ends UNAUTHENTICATED with it."""
     iterator = aiter(items)
+    step: asyncio.Future[Any] | None = None
     try:
         while not ended.done():
-            step: asyncio.Future[Any] = asyncio.ensure_future(anext(iterator))
+            step = asyncio.ensure_future(anext(iterator))
             await asyncio.wait((step, ended), return_when=asyncio.FIRST_COMPLETED)
             if not step.done():
-                step.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await step
                 break
             try:
                 item = step.result()
@@ -209,7 +207,11 @@ async def until_ended(items: AsyncIterator[Any], ended: asyncio.Future[str]
                 return
             yield item
         raise Unauthenticated(ended.result())
-    finally:
+    finally:  # also when the call itself is cancelled (the client went away)
+        if step is not None and not step.done():
+            step.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await step
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()

@@ -48,6 +48,23 @@ async def test_the_stream_ends_with_the_reason_and_the_handler_cleans_up() -> No
     assert handler.closed
 
 
+async def test_a_call_cancelled_by_its_client_cancels_the_handler_too() -> None:
+    handler, ended = Handler(), asyncio.get_running_loop().create_future()
+
+    async def consume() -> None:
+        async for _ in until_ended(handler.stream(), ended):
+            pass
+
+    call = asyncio.ensure_future(consume())
+    handler.items.put_nowait(1)
+    while handler.items.qsize():
+        await asyncio.sleep(0)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert handler.closed and not ended.done()
+
+
 async def test_a_stream_ending_on_its_own_is_not_cut() -> None:
     async def three() -> AsyncIterator[int]:
         for i in range(3):
