@@ -1,4 +1,6 @@
-"""The local platform: a private PostgreSQL cluster, the Kafka-protocol broker and the services.
+"""The local platform: a private PostgreSQL cluster, the Kafka-protocol broker, the local identity
+issuer (its key pair, JWKS and revocation list in the stack's identity folder, scripts/
+dev_identity.py) and the services.
 
 Used by `make up`/`make down`/`make demo` and by the test session (with its own ports and data
 folder, so tests never touch a running `make up` stack). Nothing here is used in production, where

@@ -9,8 +9,8 @@ than CDSP_TOKEN_MAX_LIFETIME_S; the revocation list does not name it or its subj
 (runtime.revocations); and its role, jurisdictions, person and wards are well formed
 (runtime.token_claims).
 
-Verified tokens are cached until they expire (a client sends the same token with every call), but
-expiry, the key and the revocation list are checked again on every call. A server-streaming call
+Verified tokens are cached (a client sends the same token with every call) until the JWKS is read
+again; expiry, the key and the revocation list are checked on every call. A server-streaming call
 holds its token for as long as it runs: `watch` ends it when the token expires, or when a refresh
 of the revocation list (or of the keys) withdraws it.
 """
@@ -31,7 +31,7 @@ import jwt
 from runtime.auth import Caller
 from runtime.errors import Unauthenticated
 from runtime.json_source import SourceError
-from runtime.jwks import UNKNOWN_KID_INTERVAL_S, KeySet, KeySetError
+from runtime.jwks import UNKNOWN_KID_INTERVAL_S, KeySet, KeySetError, VerifyKey
 from runtime.metrics import TOKEN_KEYS, TOKEN_REFRESH_FAILURES, TOKEN_REVOCATIONS_AGE
 from runtime.revocations import RevocationListError, Revocations
 from runtime.settings import SettingsError
@@ -60,6 +60,7 @@ class TokenVerifier:
         self.keys = KeySet(settings.jwks, settings.production, unknown_kid_interval_s)
         self.revocations = Revocations(settings.revocations)
         self._cache: dict[str, Verified] = {}
+        self._cached_with: dict[str, VerifyKey] = {}  # the keys the cached tokens verified with
         self._streams: dict[asyncio.Future[str], Verified] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -95,6 +96,9 @@ class TokenVerifier:
             await self.keys.session.close()
 
     async def verify(self, token: str) -> Verified:
+        if self._cached_with is not self.keys.keys:  # the JWKS was read again: verify anew
+            self._cache.clear()
+            self._cached_with = self.keys.keys
         verified = self._cache.get(token)
         if verified is None:
             verified = await self._verify_signed(token)

@@ -92,3 +92,14 @@ async def test_a_revoked_token_ends_its_stream_at_the_next_refresh(
         await verifier.refresh()
         assert revoked_ends.result().startswith("token revoked")
         assert not kept_ends.done()
+
+
+async def test_a_withdrawn_key_ends_the_streams_of_its_tokens(issuer: LocalIdentity) -> None:
+    from runtime.token_signing import generate_key
+
+    verifier = await loaded(issuer)
+    verified = await verifier.verify(issuer.mint("w-1", "grid_worker", [PATH]))
+    async with verifier.watch(verified) as ended:
+        issuer.publish([generate_key("dev-")])  # a leaked key taken out of the JWKS
+        await verifier.refresh()
+        assert ended.result() == "invalid token: its signing key was withdrawn by the issuer"

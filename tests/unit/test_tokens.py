@@ -152,8 +152,20 @@ async def test_an_unknown_kid_reads_the_jwks_again_then_rotation(tmp_path: Path,
     assert (await verifier.verify(old_token)).kid == issuer.key.kid
     issuer.publish([successor])  # the old key withdrawn
     await verifier.refresh()
-    await refused(verifier, old_token, "signing key was withdrawn")
+    await refused(verifier, old_token, "does not publish")
     assert (await verifier.verify(new_token)).caller.subject == "w-002"
+
+
+async def test_a_kid_published_again_with_another_key_refuses_the_old_tokens(
+        issuer: LocalIdentity) -> None:
+    """Tokens are cached with the keys they verified with: a JWKS read again verifies anew."""
+    verifier = await loaded(issuer)
+    token = mint(issuer)
+    await verifier.verify(token)
+    other = generate_key("dev-")
+    issuer.publish([type(other)(issuer.key.kid, other.algorithm, other.private)])
+    await verifier.refresh()
+    await refused(verifier, token, "the signature does not verify")
 
 
 async def test_unknown_kids_read_the_jwks_at_most_once_per_interval(
