@@ -45,7 +45,7 @@ demo: deps
 bench: deps
 	$(PY) bench/run_all.py
 
-## Mint a development token: make token ARGS="--role grid_worker --scope /3505/"
+## Mint a development token with the local stack's key (make up first): make token ARGS="--role grid_worker --scope /3505/"
 token: deps
 	$(PY) -m runtime.token_cli $(ARGS)
 

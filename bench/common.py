@@ -24,8 +24,6 @@ import devstack
 from cdsp.common.v1 import common_pb2
 from cdsp.registry.v1 import registry_pb2 as pb
 from registry.domain.resident_id import CHECK_CHARS, WEIGHTS
-from runtime.auth import mint_token
-from runtime.settings import DEV_TOKEN_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = "registry"
@@ -96,7 +94,7 @@ def superuser_url(stack: devstack.Stack) -> str:
 
 
 def token(role: str, scopes: list[str], subject: str = "bench-worker") -> str:
-    return mint_token(DEV_TOKEN_SECRET, subject, role, scopes, ttl_s=6 * 3600)
+    return bench_stack().token(subject, role, scopes, ttl_s=6 * 3600)
 
 
 # ---------------------------------------------------------------- resident IDs (GB 11643)

@@ -55,11 +55,9 @@ from cdsp.events.v1 import registry_pb2 as ev  # also registers the payload type
 from cdsp.events.v1.envelope_pb2 import Envelope
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1.registry_pb2_grpc import RegistryServiceStub
-from runtime.auth import mint_token
 from runtime.events import unpack_payload
 from runtime.grpc_client import bad_request_fields, sync_channel
 from runtime.logs import mask_personal_data, mask_resident_id
-from runtime.settings import DEV_TOKEN_SECRET
 
 TOPIC = "cdsp.registry.v1"
 CATEGORIES = {"visual": "视力", "hearing": "听力", "speech": "言语", "physical": "肢体",
@@ -299,7 +297,7 @@ def main() -> int:
     stack = devstack.Stack()
     devstack.up(stack)
     addr = stack.grpc_addr("registry")
-    admin_token = mint_token(DEV_TOKEN_SECRET, "demo-city-admin", "city_admin", ["/3505/"])
+    admin_token = stack.token("demo-city-admin", "city_admin", ["/3505/"])
     print("\n=== 样例社区 Sample community 泉州市 › 鲤城区 › 海滨街道 › 新华社区")
     s = sample.build(addr, admin_token)
     print(f"  jurisdictions created now {s['jurisdictions_created']}; households "
@@ -310,13 +308,13 @@ def main() -> int:
     statistics(admin)
     grid_path = sample.GRID_PATHS[sample.GRIDS[0]]
     print(f"\n=== 网格员 Grid worker gw-01 (role grid_worker, scope {grid_path})")
-    gw = RegistryServiceStub(sync_channel(addr, mint_token(
-        DEV_TOKEN_SECRET, "gw-01", "grid_worker", [grid_path])))
+    print(f"  signs in at the local issuer {stack.issuer_url}/token (users: "
+          f"{', '.join(stack.identity.users())}; password {stack.identity.dev_password()})")
+    gw = RegistryServiceStub(sync_channel(addr, devstack.issuer_login(stack, "gw-01")))
     updated, grid_total = grid_worker(gw, admin)
     archived = move_in_and_out(gw, admin)
-    come_back(RegistryServiceStub(sync_channel(addr, mint_token(
-        DEV_TOKEN_SECRET, "gw-02", "grid_worker", [sample.GRID_PATHS[sample.GRIDS[1]]]))),
-        archived)
+    come_back(RegistryServiceStub(sync_channel(addr, devstack.issuer_login(stack, "gw-02"))),
+              archived)
     overdue(gw, grid_total)
     certification_due(admin)
     events(updated, archived, stack.kafka_bootstrap)

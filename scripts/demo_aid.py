@@ -21,9 +21,7 @@ from cdsp.events.v1 import aid_pb2 as ev  # also registers the payload types
 from cdsp.events.v1.envelope_pb2 import Envelope
 from cdsp.registry.v1 import registry_pb2 as rpb
 from cdsp.registry.v1.registry_pb2_grpc import RegistryServiceStub
-from runtime.auth import mint_token
 from runtime.grpc_client import sync_channel
-from runtime.settings import DEV_TOKEN_SECRET
 
 LEVELS = {0: "none", 1: "yellow 黄", 2: "orange 橙", 3: "red 红"}
 T = TypeVar("T")
@@ -62,7 +60,7 @@ def _when_standard_known(call: Callable[[], T]) -> T:
 
 def run(stack: devstack.Stack, sample: dict[str, Any], admin_token: str) -> None:
     community = sample["community_path"]
-    worker = mint_token(DEV_TOKEN_SECRET, "cw-01", "community_worker", [community])
+    worker = stack.token("cw-01", "community_worker", [community])
     aid = AidServiceStub(sync_channel(stack.grpc_addr("aid"), worker))
     registry = RegistryServiceStub(sync_channel(stack.grpc_addr("registry"), admin_token))
     household = registry.GetHousehold(rpb.GetHouseholdRequest(

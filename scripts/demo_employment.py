@@ -19,9 +19,7 @@ import devstack
 from cdsp.employment.v1 import employment_pb2 as pb
 from cdsp.employment.v1.employment_pb2_grpc import EmploymentServiceStub
 from cdsp.events.v1 import employment_pb2 as ev
-from runtime.auth import mint_token
 from runtime.grpc_client import sync_channel
-from runtime.settings import DEV_TOKEN_SECRET
 from runtime.timestamps import to_timestamp
 from sample_community import TZ
 
@@ -58,7 +56,7 @@ def _job_seekers(api: EmploymentServiceStub, person_ids: list[str]) -> list[pb.C
 
 def run(stack: devstack.Stack, sample: dict[str, Any], admin_token: str) -> None:
     community = sample["community_path"]
-    worker = mint_token(DEV_TOKEN_SECRET, "cw-01", "community_worker", [community])
+    worker = stack.token("cw-01", "community_worker", [community])
     api = EmploymentServiceStub(sync_channel(stack.grpc_addr("employment"), worker))
     state_file = stack.state_dir / STATE
     state: dict[str, str] = json.loads(state_file.read_text()) if state_file.exists() else {}

@@ -26,9 +26,7 @@ from cdsp.registry.v1 import registry_pb2 as rpb
 from cdsp.registry.v1.registry_pb2_grpc import RegistryServiceStub
 from cdsp.volunteer.v1 import volunteer_pb2 as vpb
 from cdsp.volunteer.v1.volunteer_pb2_grpc import VolunteerServiceStub
-from runtime.auth import mint_token
 from runtime.grpc_client import sync_channel
-from runtime.settings import DEV_TOKEN_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,14 +62,14 @@ def _move(registry: RegistryServiceStub, household_id: str, grid: str) -> rpb.Ho
 def run(stack: devstack.Stack, sample: dict[str, Any], admin_token: str) -> None:
     community = sample["community_path"]
     first, second = sample_tree.GRIDS[0], sample_tree.GRIDS[1]
-    token = mint_token(DEV_TOKEN_SECRET, "cw-01", "community_worker", [community])
+    token = stack.token("cw-01", "community_worker", [community])
     registry = RegistryServiceStub(sync_channel(stack.grpc_addr("registry"), token))
     aid = AidServiceStub(sync_channel(stack.grpc_addr("aid"), token))
-    grid_aid = {g: AidServiceStub(sync_channel(stack.grpc_addr("aid"), mint_token(
-        DEV_TOKEN_SECRET, f"gw-{g}", "grid_worker", [sample_tree.GRID_PATHS[g]])))
+    grid_aid = {g: AidServiceStub(sync_channel(stack.grpc_addr("aid"), stack.token(
+        f"gw-{g}", "grid_worker", [sample_tree.GRID_PATHS[g]])))
         for g in (first, second)}
-    grid_care = {g: VolunteerServiceStub(sync_channel(stack.grpc_addr("volunteer"), mint_token(
-        DEV_TOKEN_SECRET, f"gw-{g}", "grid_worker", [sample_tree.GRID_PATHS[g]])))
+    grid_care = {g: VolunteerServiceStub(sync_channel(stack.grpc_addr("volunteer"), stack.token(
+        f"gw-{g}", "grid_worker", [sample_tree.GRID_PATHS[g]])))
         for g in (first, second)}
     person = registry.GetPerson(rpb.GetPersonRequest(person_id=sample["persons"][0]))
     print(f"\n=== 搬家 A household moves from grid {first} to grid {second} "

@@ -23,10 +23,8 @@ from cdsp.notification.v1.notification_pb2_grpc import NotificationServiceStub
 from cdsp.registry.v1 import registry_pb2 as rpb
 from cdsp.registry.v1.registry_pb2_grpc import RegistryServiceStub
 from notification.adapters.senders.webhook import verify
-from runtime.auth import mint_token
 from runtime.grpc_client import bad_request_fields, sync_channel
 from runtime.logs import mask_email, mask_personal_data, mask_resident_id
-from runtime.settings import DEV_TOKEN_SECRET
 from sample_community import TZ
 
 STATUS = {1: "pending", 2: "sent", 3: "delivered", 4: "failed"}
@@ -221,7 +219,7 @@ def _endpoints(stack: devstack.Stack, s: Setup, red: pb.Notice, team: pb.Notice)
 
 def _inboxes(stack: devstack.Stack, s: Setup, red: pb.Notice, team: pb.Notice) -> None:
     print(f"\n=== 收件箱 Inboxes, read by grid worker gw-01 (scope {s.grid_path})")
-    gw = _stub(stack, mint_token(DEV_TOKEN_SECRET, "gw-01", "grid_worker", [s.grid_path]))
+    gw = _stub(stack, stack.token("gw-01", "grid_worker", [s.grid_path]))
     for inbox_of, label, notice in ((s.grid_path, "the grid team", team),
                                     (s.person.person_id, f"resident {_who(s.person)}", red)):
         inbox = gw.ListInbox(pb.ListInboxRequest(recipient_id=inbox_of, page_size=50)).notices

@@ -23,9 +23,7 @@ from cdsp.registry.v1 import registry_pb2 as rpb
 from cdsp.registry.v1.registry_pb2_grpc import RegistryServiceStub
 from cdsp.volunteer.v1 import volunteer_pb2 as pb
 from cdsp.volunteer.v1.volunteer_pb2_grpc import VolunteerServiceStub
-from runtime.auth import mint_token
 from runtime.grpc_client import sync_channel
-from runtime.settings import DEV_TOKEN_SECRET
 from runtime.timestamps import to_timestamp
 
 COLOURS = {0: "none", 1: "green", 2: "yellow", 3: "red"}
@@ -56,7 +54,7 @@ def _wait(what: str, probe: Any, timeout: float = 30.0) -> Any:
 
 def run(stack: devstack.Stack, sample: dict[str, Any], admin_token: str) -> None:
     community = sample["community_path"]
-    worker = mint_token(DEV_TOKEN_SECRET, "cw-01", "community_worker", [community])
+    worker = stack.token("cw-01", "community_worker", [community])
     api = VolunteerServiceStub(sync_channel(stack.grpc_addr("volunteer"), worker))
     registry = RegistryServiceStub(sync_channel(stack.grpc_addr("registry"), admin_token))
     members: list[str] = list(sample["persons"])

@@ -1,4 +1,6 @@
-"""The local platform: a private PostgreSQL cluster, the Kafka-protocol broker and the services.
+"""The local platform: a private PostgreSQL cluster, the Kafka-protocol broker, the local identity
+issuer (its key pair, JWKS and revocation list in the stack's identity folder, scripts/
+dev_identity.py) and the services.
 
 Used by `make up`/`make down`/`make demo` and by the test session (with its own ports and data
 folder, so tests never touch a running `make up` stack). Nothing here is used in production, where
@@ -23,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dev_identity import LocalIdentity, local_identity
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("registry", "aid", "employment", "volunteer", "notification")
 GRPC_PORTS = {"registry": 50051, "aid": 50052, "employment": 50053, "volunteer": 50054,
@@ -30,11 +34,12 @@ GRPC_PORTS = {"registry": 50051, "aid": 50052, "employment": 50053, "volunteer":
 METRICS_PORTS = {name: 9101 + i for i, name in enumerate(SERVICES)}
 SUPERUSER_PASSWORD = "cdsp-dev-superuser"
 SERVICE_PASSWORD = "cdsp-dev"  # development only; production reads DSNs from secrets
-DEV_TOKEN_SECRET = "cdsp-development-signing-key-not-for-production"
 # The local stand-ins for what the notification service talks to outside (scripts/
 # fake_endpoints.py): a partner's webhook receiver, the SMS/voice provider, an SMTP relay.
 ENDPOINT_PORTS = {"webhook": 18080, "sms": 18081, "smtp": 18025}
 DEV_PROVIDER_KEY = "cdsp-dev-sms-provider-key"
+# The local identity issuer (scripts/local_issuer.py): JWKS, revocation list, password login.
+ISSUER_PORT = 18090
 
 
 @dataclass
@@ -46,6 +51,13 @@ class Stack:
     kafka_port: int = 9092
     port_offset: int = 0  # added to the gRPC ports of the services
     metrics_offset: int | None = None  # added to metrics and endpoint ports (default: port_offset)
+    # The identity folder (signing key, JWKS, revocation list, users): default state_dir/identity.
+    # A stack of a test's own passes its session's, so the session's tokens are good there.
+    identity_dir: Path | None = None
+    # Where the services read the JWKS and revocation list: the local issuer's URL once it runs
+    # (`make up`), else the identity folder's files (the test session).
+    issuer_url: str = ""
+    revocations_refresh_s: int | None = None  # CDSP_TOKEN_REVOCATIONS_REFRESH_S (default 30)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -56,6 +68,18 @@ class Stack:
             return self.state_dir / "pg"
         digest = hashlib.sha256(str(self.state_dir.resolve()).encode()).hexdigest()[:12]
         return Path("/var/tmp") / f"cdsp-pg-{digest}"  # noqa: S108 - owned by us, 0700
+
+    @property
+    def identity(self) -> LocalIdentity:
+        return local_identity(self.identity_dir or self.state_dir / "identity")
+
+    def token(self, subject: str, role: str, scopes: list[str], ttl_s: int = 3600) -> str:
+        """A token signed with this stack's key, good for every service."""
+        return self.identity.mint(subject, role, scopes, ttl_s)
+
+    @property
+    def issuer_port(self) -> int:
+        return ISSUER_PORT + self._other_offset
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -96,7 +120,7 @@ class Stack:
             "CDSP_METRICS_ADDR": f"127.0.0.1:{self.metrics_port(service)}",
             "CDSP_DATABASE_URL": self.database_url(service),
             "CDSP_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
-            "CDSP_TOKEN_SECRET": DEV_TOKEN_SECRET,
+            **self.token_env(),
         })
         for other in SERVICES:
             env[f"CDSP_{other.upper()}_ADDR"] = self.grpc_addr(other)
@@ -104,6 +128,19 @@ class Stack:
             env.update(self.endpoint_env())
         if service == "volunteer":  # a local stack shows a missed visit within seconds
             env.setdefault("CDSP_VOLUNTEER_SCAN_S", "5")
+        return env
+
+    def token_env(self) -> dict[str, str]:
+        """Where the services read the identity issuer's keys and revocation list."""
+        identity = self.identity.ensure()
+        if self.issuer_url:
+            env = {"CDSP_TOKEN_JWKS": f"{self.issuer_url}/jwks.json",
+                   "CDSP_TOKEN_REVOCATIONS": f"{self.issuer_url}/revocations.json"}
+        else:
+            env = {"CDSP_TOKEN_JWKS": str(identity.jwks_path),
+                   "CDSP_TOKEN_REVOCATIONS": str(identity.revocations_path)}
+        if self.revocations_refresh_s is not None:
+            env["CDSP_TOKEN_REVOCATIONS_REFRESH_S"] = str(self.revocations_refresh_s)
         return env
 
 
@@ -279,6 +316,55 @@ def stop_endpoints(stack: Stack) -> None:
     _stop_pidfile(stack.state_dir / "endpoints.pid", proc)
 
 
+# ---------------------------------------------------------------- identity issuer
+
+def start_issuer(stack: Stack) -> None:
+    """The local issuer over the stack's identity folder; the services started afterwards read
+    their keys and revocation list from it. The development users (the sample community's
+    workers, scripts/sample_community.py SIGN_INS) share one generated password."""
+    identity = stack.identity.ensure()
+    if not identity.users_path.exists():
+        import sample_community
+
+        identity.write_users(sample_community.SIGN_INS, identity.dev_password())
+    stack.issuer_url = f"http://127.0.0.1:{stack.issuer_port}"
+    if port_open(stack.issuer_port):
+        return
+    stack.state_dir.mkdir(parents=True, exist_ok=True)
+    log = open(stack.state_dir / "issuer.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "local_issuer.py"), "--dir",
+         str(identity.folder), "--port", str(stack.issuer_port), "--issuer", identity.issuer],
+        stdout=log, stderr=log, cwd=ROOT, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'services'}:{ROOT / 'scripts'}"})
+    (stack.state_dir / "issuer.pid").write_text(str(proc.pid))
+    stack.procs["issuer"] = proc
+    wait_for_port(stack.issuer_port)
+
+
+def issuer_login(stack: Stack, username: str, password: str | None = None,
+                 ttl_s: int = 3600) -> str:
+    """A token from the running local issuer, after a password login (the development users'
+    password unless another is given)."""
+    import json
+    import urllib.request
+
+    body = json.dumps({"username": username, "ttl": ttl_s,
+                       "password": stack.identity.dev_password() if password is None
+                       else password}).encode()
+    request = urllib.request.Request(  # noqa: S310 - the stack's own issuer, http on 127.0.0.1
+        f"{stack.issuer_url}/token", data=body, method="POST",
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - as above
+        token: str = json.loads(response.read())["access_token"]
+    return token
+
+
+def stop_issuer(stack: Stack) -> None:
+    proc = stack.procs.pop("issuer", None)
+    _stop_pidfile(stack.state_dir / "issuer.pid", proc)
+
+
 # ---------------------------------------------------------------- services
 
 def start_service(stack: Stack, service: str, extra_env: dict[str, str] | None = None,
@@ -357,6 +443,7 @@ RUNNABLE = tuple(s for s in SERVICES
 def up(stack: Stack) -> None:
     start_postgres(stack)
     start_broker(stack)
+    start_issuer(stack)
     if "notification" in RUNNABLE:
         start_endpoints(stack)
     for service in RUNNABLE:
@@ -370,6 +457,7 @@ def down(stack: Stack) -> None:
     for service in reversed(RUNNABLE):
         stop_service(stack, service)
     stop_endpoints(stack)
+    stop_issuer(stack)
     stop_broker(stack)
     stop_postgres(stack)
     print("stopped")
@@ -379,6 +467,12 @@ def status(stack: Stack) -> None:
     print(f"postgres  127.0.0.1:{stack.pg_port:<6} {'up' if port_open(stack.pg_port) else 'down'}")
     print(f"broker    {stack.kafka_bootstrap:<16} "
           f"{'up' if port_open(stack.kafka_port) else 'down'}")
+    issuer = f"127.0.0.1:{stack.issuer_port}"
+    print(f"issuer    {issuer:<16} {'up' if port_open(stack.issuer_port) else 'down'}", end="")
+    if stack.identity.users_path.exists():
+        print(f"  users {', '.join(stack.identity.users())}; password "
+              f"{stack.identity.dev_password()}", end="")
+    print()
     for service in RUNNABLE:
         port = int(stack.grpc_addr(service).rsplit(":", 1)[1])
         print(f"{service:<9} {stack.grpc_addr(service):<16} "

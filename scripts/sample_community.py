@@ -25,9 +25,7 @@ import grpc
 from cdsp.common.v1 import common_pb2 as common
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1.registry_pb2_grpc import RegistryServiceStub
-from runtime.auth import mint_token
 from runtime.grpc_client import sync_channel
-from runtime.settings import DEV_TOKEN_SECRET
 
 SEED = 35050200
 TZ = ZoneInfo("Asia/Shanghai")
@@ -62,6 +60,17 @@ NEEDS = {"rehabilitation": "康复训练", "assistive_device": "辅助器具适�
          "employment": "就业帮扶", "home_care": "居家照护", "relief": "生活救助"}
 WORKERS = [("gw-01", "林晓燕"), ("gw-02", "陈志强"), ("gw-03", "黄丽红"), ("gw-04", "王建华"),
            ("gw-05", "郑美玲")]
+# Who signs in at the local issuer: its development users (scripts/dev_identity.py), with
+# the password `make up` and `make demo` print. `admin` may also revoke tokens.
+SIGN_INS: list[dict[str, Any]] = [
+    {"username": "admin", "role": "city_admin", "scopes": ["/3505/"], "admin": True},
+    {"username": "street-admin", "role": "street_admin", "scopes": ["/3505/350502/350502001/"]},
+    {"username": "cw-01", "role": "community_worker", "scopes": [COMMUNITY_PATH]},
+    {"username": "sw-01", "role": "social_worker", "scopes": [COMMUNITY_PATH]},
+    {"username": "doctor-01", "role": "family_doctor", "scopes": [COMMUNITY_PATH]},
+    *[{"username": worker_id, "role": "grid_worker", "scopes": [GRID_PATHS[grid]]}
+      for (worker_id, _), grid in zip(WORKERS, GRIDS, strict=True)],
+]
 CH = common.ContactChannel
 
 
@@ -259,6 +268,8 @@ def build(addr: str, token: str) -> dict[str, Any]:
 
 if __name__ == "__main__":
     target = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:50051"
-    admin = mint_token(DEV_TOKEN_SECRET, "sample-loader", "city_admin", ["/3505/"])
+    import devstack
+
+    admin = devstack.Stack().token("sample-loader", "city_admin", ["/3505/"])
     summary = build(target, admin)
     print({k: len(v) if isinstance(v, list) else v for k, v in summary.items()})

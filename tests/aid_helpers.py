@@ -84,7 +84,8 @@ def own_aid_process(stack: devstack.Stack, name: str, env: dict[str, str], slot:
     after."""
     mine = devstack.Stack(state_dir=stack.state_dir / name, pg_port=stack.pg_port,
                           kafka_port=stack.kafka_port, port_offset=stack.port_offset + slot,
-                          metrics_offset=(stack.metrics_offset or 0) + slot)
+                          metrics_offset=(stack.metrics_offset or 0) + slot,
+                          identity_dir=stack.identity.folder)
     mine.state_dir.mkdir(parents=True, exist_ok=True)
     shared_running = "aid" in stack.procs
     if shared_running:

@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 import devstack
+from tests.helpers import SESSION_STATE
 
-ROOT = Path(__file__).resolve().parent.parent
+
+@pytest.fixture(scope="session", autouse=True)
+def session_state() -> Iterator[Path]:
+    """The session's state folder, removed at the end (tokens made it, even without a stack)."""
+    yield SESSION_STATE
+    shutil.rmtree(SESSION_STATE, ignore_errors=True)
 
 
 SLOTS = 40
@@ -33,14 +39,17 @@ def free_slot(first: int) -> int:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[devstack.Stack]:
-    state = ROOT / ".local-test" / f"run-{os.getpid()}"
+    state = SESSION_STATE
     # Ports of this session's own: several test sessions may run at once on one machine. All
     # below Linux's ephemeral range (32768-60999), where an outgoing connection's local port
     # could take a port a service is about to listen on: gRPC 20051+, metrics 10101+,
     # PostgreSQL 26000+, broker 19300+.
     slot = free_slot(os.getpid() % SLOTS)
+    # The services read the session's JWKS and revocation list as files, the list every second
+    # (tests of revocation wait for it).
     stack = devstack.Stack(state_dir=state, pg_port=26000 + slot, kafka_port=19300 + slot,
-                           port_offset=-30000 + 10 * slot, metrics_offset=1000 + 10 * slot)
+                           port_offset=-30000 + 10 * slot, metrics_offset=1000 + 10 * slot,
+                           revocations_refresh_s=1)
     devstack.start_postgres(stack)
     devstack.start_broker(stack)
     try:

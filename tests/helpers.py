@@ -1,12 +1,16 @@
-"""Test helpers: valid resident IDs, a fresh jurisdiction tree per test, typed API calls."""
+"""Test helpers: valid resident IDs, tokens of the session's own issuer key, a fresh jurisdiction
+tree per test, typed API calls."""
 
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -15,10 +19,15 @@ import psycopg
 from cdsp.common.v1 import common_pb2 as common
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1 import registry_pb2_grpc
+from dev_identity import LocalIdentity, local_identity
 from registry.domain.resident_id import check_char
-from runtime.auth import mint_token
 from runtime.grpc_client import bad_request_fields, sync_channel
-from runtime.settings import DEV_TOKEN_SECRET
+from runtime.token_signing import SERVICE_AUDIENCES
+
+ROOT = Path(__file__).resolve().parent.parent
+# The test session's state folder (its stack's data, logs and identity): one per session, so
+# several sessions can run at once.
+SESSION_STATE = ROOT / ".local-test" / f"run-{os.getpid()}"
 
 _sequence = itertools.count(random.randrange(1, 500) * 1000)
 
@@ -40,11 +49,18 @@ def years_ago(years: int, days: int = 0) -> date:
         return today.replace(year=today.year - years, day=28) - timedelta(days=days)
 
 
+def session_identity() -> LocalIdentity:
+    """The session's identity folder: the key every test token is signed with, the JWKS and the
+    revocation list the session's services read."""
+    return local_identity(SESSION_STATE / "identity").ensure()
+
+
 def token(role: str = "city_admin", scopes: list[str] | None = None, subject: str = "tester",
-          ttl: int = 3600, secret: str = DEV_TOKEN_SECRET, person_id: str = "",
-          wards: tuple[str, ...] = ()) -> str:
-    return mint_token(secret, subject, role, scopes or ["/T/"], ttl, person_id=person_id,
-                      wards=wards)
+          ttl: int = 3600, audience: str | Sequence[str] = SERVICE_AUDIENCES,
+          **claims: Any) -> str:
+    """A token of the session's issuer key, good for every service (or `audience`); `claims`:
+    person_id, wards, issued_at, extra (runtime.token_signing.mint_token)."""
+    return session_identity().mint(subject, role, scopes or ["/T/"], ttl, audience, **claims)
 
 
 def stub(addr: str, tok: str) -> registry_pb2_grpc.RegistryServiceStub:

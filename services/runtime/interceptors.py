@@ -9,10 +9,11 @@ id (the cause is logged, with personal data masked, never sent to the caller).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -24,10 +25,11 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from runtime import roles
-from runtime.auth import TokenCache, current_caller_or_none, set_current_caller
+from runtime.auth import current_caller_or_none, set_current_caller
 from runtime.errors import InvalidArgument, ServiceError, Unauthenticated
 from runtime.metrics import GRPC_LATENCY, GRPC_REQUESTS
 from runtime.request_text import Deserializer, decoding, raise_if_refused
+from runtime.tokens import TokenVerifier, Verified
 
 if TYPE_CHECKING:  # runtime.audit writes through runtime.db, which imports this module
     from runtime.audit import Auditor
@@ -194,12 +196,14 @@ class _Observed:
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """The gate of every service's own calls (health and reflection pass untouched): verifies the
-    bearer token and makes the caller available to the handler, then refuses a request holding
-    text PostgreSQL could not store (runtime.request_text), before the handler runs. The token
-    comes first: a caller without one learns nothing about what its request holds."""
+    bearer token (runtime.tokens) and makes the caller available to the handler, then refuses a
+    request holding text PostgreSQL could not store (runtime.request_text), before the handler
+    runs. The token comes first: a caller without one learns nothing about what its request
+    holds. A server-streaming call ends with UNAUTHENTICATED when its token expires or is
+    revoked while it runs (every streaming method, whatever the service)."""
 
-    def __init__(self, secret: str, issuer: str) -> None:
-        self.tokens = TokenCache(secret, issuer)
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self.verifier = verifier
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails],
                                                              Awaitable[grpc.RpcMethodHandler]],
@@ -210,11 +214,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return handler
 
         def around(behavior: Behavior, streams: bool) -> Behavior:
-            def admit(request: Any, context: grpc.aio.ServicerContext) -> None:
+            async def admit(request: Any, context: grpc.aio.ServicerContext) -> Verified:
                 header = _metadata(context, "authorization")
                 if not header.lower().startswith("bearer "):
                     raise Unauthenticated("missing bearer token in the authorization metadata")
-                caller = self.tokens.verify(header[7:].strip())
+                verified = await self.verifier.verify(header[7:].strip())
+                caller = verified.caller
                 set_current_caller(caller)
                 # Metadata is ASCII: the reason travels percent-encoded (UTF-8).
                 reason = unquote(_metadata(context, BREAK_GLASS_HEADER)).strip()
@@ -223,16 +228,46 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     set_current_caller(caller)
                 roles.require(caller, method)  # the role matrix: deny by default
                 raise_if_refused(request)  # what `decoding` found (a streaming request: nothing)
+                return verified
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                admit(request, context)
+                await admit(request, context)
                 return await behavior(request, context)
 
             async def streaming(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                admit(request, context)
-                async for item in behavior(request, context):
-                    yield item
+                verified = await admit(request, context)
+                async with self.verifier.watch(verified) as ended:
+                    async for item in until_ended(behavior(request, context), ended):
+                        yield item
 
             return streaming if streams else unary
 
         return _wrap(handler, around, decoding)
+
+
+async def until_ended(items: AsyncIterator[Any], ended: asyncio.Future[str]
+                      ) -> AsyncIterator[Any]:
+    """The items of a streaming handler until `ended` gets a reason: then the handler is
+    cancelled where it waits (its cleanup runs) and the call ends UNAUTHENTICATED with it."""
+    iterator = aiter(items)
+    step: asyncio.Future[Any] | None = None
+    try:
+        while not ended.done():
+            step = asyncio.ensure_future(anext(iterator))
+            await asyncio.wait((step, ended), return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                break
+            try:
+                item = step.result()
+            except StopAsyncIteration:
+                return
+            yield item
+        raise Unauthenticated(ended.result())
+    finally:  # also when the call itself is cancelled (the client went away)
+        if step is not None and not step.done():
+            step.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await step
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()

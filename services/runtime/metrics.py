@@ -39,6 +39,15 @@ PENDING_EXPIRED = Counter("cdsp_pending_events_expired_total",
                           ["group"])
 OUTBOX_PARKED = Gauge("cdsp_outbox_parked_events",
                       "Outbox events the broker rejected for good, parked by the relay")
+TOKEN_KEYS = Gauge("cdsp_token_keys",
+                   "Token signing keys accepted (from the identity issuer's JWKS)")
+TOKEN_REVOCATIONS_AGE = Gauge("cdsp_token_revocations_age_seconds",
+                              "Seconds since the token revocation list was last read")
+TOKEN_REFRESH_FAILURES = Counter("cdsp_token_refresh_failures_total",
+                                 "Failed reads of the issuer's JWKS or revocation list (the "
+                                 "ones held stay in force)", ["document"])
+for _document in ("jwks", "revocations"):
+    TOKEN_REFRESH_FAILURES.labels(_document)
 INBOX_PURGED = Counter("cdsp_inbox_rows_purged_total",
                        "Inbox rows removed once past the retention (CDSP_INBOX_RETENTION_DAYS)")
 

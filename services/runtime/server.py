@@ -1,8 +1,9 @@
 """The service bootstrap every service runs: one call, `run(definition)`.
 
-Start: settings → logging → migrations (applied, or checked when CDSP_MIGRATE_ON_START=false)
-→ pool → metrics page → gRPC server (health, reflection, interceptors) → outbox relay and
-consumers → health SERVING. Health follows the database: a
+Start: settings → logging → the identity issuer's keys and revocation list (runtime.tokens; a
+service that cannot read them does not start) → migrations (applied, or checked when
+CDSP_MIGRATE_ON_START=false) → pool → metrics page → gRPC server (health, reflection,
+interceptors) → outbox relay and consumers → health SERVING. Health follows the database: a
 service that cannot reach its database reports NOT_SERVING (the outbox buffers a broker outage, so
 the broker does not decide readiness). The health name `cdsp.liveness` stays SERVING while the
 process answers, for liveness probes that must not restart replicas over a database outage.
@@ -40,6 +41,8 @@ from runtime.metrics import serve_metrics, watch_pool
 from runtime.migrations import RUNTIME_MIGRATIONS, apply_migrations, check_migrations
 from runtime.outbox_relay import OutboxRelay
 from runtime.settings import Settings, load_settings
+from runtime.token_settings import load_token_settings
+from runtime.tokens import TokenVerifier
 
 log = logging.getLogger("cdsp.server")
 
@@ -105,6 +108,8 @@ def run(definition: ServiceDefinition) -> None:
 async def serve(definition: ServiceDefinition) -> None:
     settings = load_settings(definition.name, definition.grpc_port, definition.metrics_port)
     configure_logging(definition.name, settings.log_level)
+    verifier = TokenVerifier(load_token_settings(definition.name, settings.env == "production"))
+    await verifier.load()
     sources = [("runtime", RUNTIME_MIGRATIONS), (definition.name, definition.migrations)]
     if settings.migrate_on_start:
         applied = await apply_migrations(settings.database_url, sources)
@@ -121,8 +126,7 @@ async def serve(definition: ServiceDefinition) -> None:
     watch_pool(db.stats)
 
     server = grpc.aio.server(
-        interceptors=[CallInterceptor(Auditor(db)),
-                      AuthInterceptor(settings.token_secret, settings.token_issuer)],
+        interceptors=[CallInterceptor(Auditor(db)), AuthInterceptor(verifier)],
         options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)])
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -134,6 +138,7 @@ async def serve(definition: ServiceDefinition) -> None:
          reflection.SERVICE_NAME], server)
     server.add_insecure_port(settings.grpc_addr)
     await server.start()
+    verifier.start()
 
     relay = OutboxRelay(db, settings.database_url, settings.kafka_bootstrap,
                         partitions=settings.topic_partitions,
@@ -171,6 +176,7 @@ async def serve(definition: ServiceDefinition) -> None:
         job.cancel()
     await health.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_s)
+    await verifier.stop()
     for worker in workers:
         await worker.stop()
     for consumer in consumers:

@@ -2,7 +2,9 @@
 
 Each variable, its default and meaning:
 
-    CDSP_ENV                  development | production (production refuses the dev signing key)
+    CDSP_ENV                  development | production (production takes the identity
+                              issuer's keys and revocation list from https URLs only, and
+                              refuses a development key)
     CDSP_GRPC_ADDR            host:port the gRPC server binds            (per-service default)
     CDSP_METRICS_ADDR         host:port of the Prometheus /metrics page  (per-service default)
     CDSP_DATABASE_URL         PostgreSQL URL of this service's own database
@@ -14,8 +16,9 @@ Each variable, its default and meaning:
                               TLS and SASL to Kafka (kafka_security_options) (PLAINTEXT)
     CDSP_TOPIC_PARTITIONS     partitions for topics this service creates (6)
     CDSP_TOPIC_REPLICATION    replication factor for topics it creates   (1)
-    CDSP_TOKEN_SECRET         HMAC key that signs caller tokens (HS256)  (required)
-    CDSP_TOKEN_ISSUER         expected `iss` of tokens                   (cdsp)
+    CDSP_TOKEN_*              how caller tokens are verified: the issuer's JWKS and revocation
+                              list, issuer, audience, longest lifetime, claim names
+                              (runtime/token_settings.py)
     CDSP_SHUTDOWN_GRACE_S     seconds in-flight calls get on SIGTERM     (20)
     CDSP_OUTBOX_POLL_S        outbox relay fallback poll interval        (1.0)
     CDSP_OUTBOX_BATCH         events published per relay round           (500)
@@ -35,8 +38,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-DEV_TOKEN_SECRET = "cdsp-development-signing-key-not-for-production"
 
 
 class SettingsError(ValueError):
@@ -89,8 +90,6 @@ class Settings:
     kafka_bootstrap: str
     topic_partitions: int
     topic_replication: int
-    token_secret: str
-    token_issuer: str
     shutdown_grace_s: float
     outbox_poll_s: float
     outbox_batch: int
@@ -118,11 +117,6 @@ def load_settings(service: str, grpc_port: int, metrics_port: int) -> Settings:
         local_tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"CDSP_LOCAL_TZ must be an IANA time zone, got {tz_name!r}") from None
-    secret = os.environ.get("CDSP_TOKEN_SECRET", "")
-    if not secret:
-        raise SettingsError("CDSP_TOKEN_SECRET is required (the key that signs caller tokens)")
-    if env == "production" and (secret == DEV_TOKEN_SECRET or len(secret) < 32):
-        raise SettingsError("CDSP_TOKEN_SECRET in production must be a secret of 32+ characters")
     url = os.environ.get("CDSP_DATABASE_URL", "")
     if not url:
         raise SettingsError("CDSP_DATABASE_URL is required (this service's own database)")
@@ -137,8 +131,6 @@ def load_settings(service: str, grpc_port: int, metrics_port: int) -> Settings:
         kafka_bootstrap=os.environ.get("CDSP_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         topic_partitions=env_int("CDSP_TOPIC_PARTITIONS", 6, 1),
         topic_replication=env_int("CDSP_TOPIC_REPLICATION", 1, 1),
-        token_secret=secret,
-        token_issuer=os.environ.get("CDSP_TOKEN_ISSUER", "cdsp"),
         shutdown_grace_s=_float("CDSP_SHUTDOWN_GRACE_S", 20.0),
         outbox_poll_s=_float("CDSP_OUTBOX_POLL_S", 1.0),
         outbox_batch=env_int("CDSP_OUTBOX_BATCH", 500, 1),

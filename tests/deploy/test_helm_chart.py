@@ -18,14 +18,22 @@ import yaml
 from helm_python.chart import Chart
 
 from runtime.server import LIVENESS
-from runtime.settings import DEV_TOKEN_SECRET
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "cdsp"
 RELEASE, NAMESPACE = "cdsp", "cdsp"
 FIVE = {"registry": 50051, "aid": 50052, "employment": 50053, "volunteer": 50054,
         "notification": 50055}
 RUNTIME_DEFAULT_GRACE_S = 20.0          # CDSP_SHUTDOWN_GRACE_S default (runtime/settings.py)
-SECRET_SETTINGS = {"CDSP_DATABASE_URL", "CDSP_TOKEN_SECRET", "CDSP_KAFKA_PASSWORD"}
+SECRET_SETTINGS = {"CDSP_DATABASE_URL", "CDSP_KAFKA_PASSWORD"}
+# What the chart requires of every release: the identity provider (values.yaml leaves it empty).
+IDENTITY = {"identity": {"issuer": "https://id.example.org/realms/cdsp",
+                         "jwksUrl": "https://id.example.org/realms/cdsp/protocol/openid-connect/"
+                                    "certs",
+                         "revocationsUrl": "https://id.example.org/cdsp/revocations.json"}}
+TOKEN_SETTINGS = {"CDSP_TOKEN_ISSUER", "CDSP_TOKEN_JWKS", "CDSP_TOKEN_REVOCATIONS",
+                  "CDSP_TOKEN_AUDIENCE", "CDSP_TOKEN_MAX_LIFETIME_S", "CDSP_TOKEN_CLAIM_ROLE",
+                  "CDSP_TOKEN_CLAIM_JURISDICTIONS", "CDSP_TOKEN_CLAIM_PERSON",
+                  "CDSP_TOKEN_CLAIM_WARDS"}
 NOTIFICATION_SECRETS = {"CDSP_SMTP_PASSWORD", "CDSP_SMS_PROVIDER_KEY"}
 MONITORING_ON = {"monitoring": {"serviceMonitor": {"enabled": True},
                                 "prometheusRule": {"enabled": True}}}
@@ -64,10 +72,16 @@ def _merge(dst: dict[str, Any], src: dict[str, Any]) -> None:
 _rendered: dict[str, list[Doc]] = {}
 
 
+def chart_render(values: dict[str, Any]) -> dict[str, str]:
+    """The chart rendered with `values` over the identity every release needs (IDENTITY)."""
+    return Chart.load(str(CHART)).render(merged(IDENTITY, values), name=RELEASE,
+                                         namespace=NAMESPACE)
+
+
 def render(values: dict[str, Any]) -> list[Doc]:
     key = yaml.safe_dump(values, sort_keys=True)
     if key not in _rendered:
-        files = Chart.load(str(CHART)).render(values, name=RELEASE, namespace=NAMESPACE)
+        files = chart_render(values)
         docs: list[Doc] = []
         for text in files.values():
             docs.extend(d for d in yaml.safe_load_all(text) if d)
@@ -161,7 +175,7 @@ def problems_deployment(dep: Doc, svc: str, grpc_port: int) -> list[str]:
 def problems_env(env: list[Doc], svc: str) -> list[str]:
     found: list[str] = []
     by_name = {e["name"]: e for e in env}
-    needed = {"CDSP_DATABASE_URL", "CDSP_TOKEN_SECRET"}
+    needed = {"CDSP_DATABASE_URL", *TOKEN_SETTINGS}
     if svc == "notification":
         needed |= NOTIFICATION_SECRETS
     for name in needed:
@@ -173,9 +187,14 @@ def problems_env(env: list[Doc], svc: str) -> list[str]:
             ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
             if value is not None or not (ref.get("name") and ref.get("key")):
                 found.append(f"{svc}: {e['name']} is not taken from a Secret")
-        if isinstance(value, str) and ("password" in value.lower()
-                                       or DEV_TOKEN_SECRET in value):
+        if isinstance(value, str) and ("password" in value.lower() or "PRIVATE KEY" in value
+                                       or '"d":' in value):
             found.append(f"{svc}: {e['name']} has a literal secret value")
+        if e["name"] in ("CDSP_TOKEN_JWKS", "CDSP_TOKEN_REVOCATIONS") and not (
+                isinstance(value, str) and value.startswith("https://")):
+            found.append(f"{svc}: {e['name']} is not an https URL of the identity provider")
+        if e["name"] == "CDSP_TOKEN_AUDIENCE" and not value:
+            found.append(f"{svc}: no token audience")
     return found
 
 
@@ -291,7 +310,7 @@ def problems_service_set(docs: list[Doc], svc: str, grpc_port: int,
 @pytest.mark.parametrize("values_name", VALUE_SETS)
 def test_lint_passes(values_name: str) -> None:
     for values in (VALUE_SETS[values_name], merged(VALUE_SETS[values_name], MONITORING_ON)):
-        report = helm_python.lint(str(CHART), values, strict=True)
+        report = helm_python.lint(str(CHART), merged(IDENTITY, values), strict=True)
         errors = [m for m in report["messages"] if m["severity"] >= 2]
         assert report["errors"] == [] and errors == [], report
 
@@ -310,6 +329,9 @@ def test_every_service_has_a_complete_hardened_set(values_name: str, monitoring:
         assert problems_service_set(docs, svc, entry["grpcPort"], entry["metricsPort"],
                                     owner_secret=owner) == []
     assert not [d for d in docs if d["kind"] == "Secret"], "the chart must not carry Secrets"
+    audiences = [e["value"] for d in docs if d["kind"] == "Deployment"
+                 for e in _container(d)["env"] if e["name"] == "CDSP_TOKEN_AUDIENCE"]
+    assert len(audiences) == len(services) == len(set(audiences))  # one service's token only
     monitors = {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceMonitor"}
     rules = [d for d in docs if d["kind"] == "PrometheusRule"]
     if monitoring == "on":
@@ -326,7 +348,73 @@ def test_notification_may_reach_its_senders_and_nothing_else_may() -> None:
                    ["spec"]["egress"] for p in rule.get("ports", [])} for svc in FIVE}
     assert {587, 443} <= ports["notification"]
     for svc in set(FIVE) - {"notification"}:
-        assert ports[svc] == {53, 5432, 9092}, svc
+        assert ports[svc] == {53, 443, 5432, 9092}, svc  # 443: the identity provider
+
+
+def test_every_service_reaches_the_identity_provider_and_the_migration_step_does_not() -> None:
+    docs = render({"identity": {"cidrs": ["10.40.0.0/16"], "ports": [8443]}})
+    for svc in FIVE:
+        egress = get(docs, "NetworkPolicy", f"{RELEASE}-{svc}")["spec"]["egress"]
+        assert {"to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}],
+                "ports": [{"protocol": "TCP", "port": 8443}]} in egress, svc
+    migrations = [d for d in docs if d["kind"] == "NetworkPolicy"
+                  and "cdsp.io/migration" in d["spec"]["podSelector"]["matchLabels"]]
+    assert migrations and all(
+        8443 not in {p["port"] for rule in d["spec"]["egress"] for p in rule.get("ports", [])}
+        for d in migrations)
+
+
+def test_the_identity_provider_reaches_every_service_s_environment() -> None:
+    claims = {"role": "cdsp_role", "jurisdictions": "cdsp_jur", "person": "person_id",
+              "wards": "ward_ids"}
+    docs = render({"identity": {"maxLifetimeSeconds": 3600, "claims": claims}})
+    for svc in FIVE:
+        env = {e["name"]: e.get("value") for e in _container(get(
+            docs, "Deployment", f"{RELEASE}-{svc}"))["env"]}
+        identity = IDENTITY["identity"]
+        assert {k: env[k] for k in TOKEN_SETTINGS} == {
+            "CDSP_TOKEN_ISSUER": identity["issuer"], "CDSP_TOKEN_JWKS": identity["jwksUrl"],
+            "CDSP_TOKEN_REVOCATIONS": identity["revocationsUrl"],
+            "CDSP_TOKEN_AUDIENCE": f"cdsp-{svc}", "CDSP_TOKEN_MAX_LIFETIME_S": "3600",
+            "CDSP_TOKEN_CLAIM_ROLE": "cdsp_role", "CDSP_TOKEN_CLAIM_JURISDICTIONS": "cdsp_jur",
+            "CDSP_TOKEN_CLAIM_PERSON": "person_id", "CDSP_TOKEN_CLAIM_WARDS": "ward_ids"}
+        assert "CDSP_TOKEN_SECRET" not in env  # no signing key anywhere near the services
+
+
+@pytest.mark.parametrize(("identity", "message"), [
+    ({"issuer": ""}, "identity.issuer is required"),
+    ({"jwksUrl": ""}, "identity.jwksUrl is required: the https URL of the identity provider's "
+                      "public keys"),
+    ({"revocationsUrl": ""}, "identity.revocationsUrl is required"),
+    ({"jwksUrl": "http://id.example.org/certs"}, "identity.jwksUrl must be an https URL in "
+                                                 "production"),
+    ({"revocationsUrl": "http://id.example.org/r.json"}, "identity.revocationsUrl must be an "
+                                                         "https URL"),
+    ({"jwksUrl": "/etc/cdsp/jwks.json"}, "/identity/jwksUrl"),
+    ({"maxLifetimeSeconds": 30}, "/identity/maxLifetimeSeconds"),
+    ({"claims": {"role": ""}}, "/identity/claims/role"),
+    ({"secretName": "cdsp-token"}, "additional properties 'secretName' not allowed"),
+])
+def test_identity_values_that_cannot_work_are_refused(identity: dict[str, Any],
+                                                      message: str) -> None:
+    with pytest.raises(helm_python.HelmError, match=re.escape(message)):
+        chart_render({"identity": identity})
+
+
+def test_development_may_read_the_identity_provider_over_plain_http() -> None:
+    docs = render({"common": {"env": "development"},
+                   "identity": {"jwksUrl": "http://issuer.dev.svc:18090/jwks.json"}})
+    env = {e["name"]: e.get("value") for e in _container(get(
+        docs, "Deployment", f"{RELEASE}-aid"))["env"]}
+    assert env["CDSP_TOKEN_JWKS"] == "http://issuer.dev.svc:18090/jwks.json"
+
+
+def test_each_service_names_its_own_audience() -> None:
+    services = values_file("values.yaml")["services"]
+    assert [e["audience"] for e in services] == [f"cdsp-{s}" for s in FIVE]
+    without = [{k: v for k, v in services[0].items() if k != "audience"}]
+    with pytest.raises(helm_python.HelmError, match="missing property 'audience'"):
+        chart_render({"services": without})
 
 
 def test_no_service_calls_another_until_values_say_so() -> None:
@@ -354,7 +442,8 @@ def test_no_service_calls_another_until_values_say_so() -> None:
 
 def test_a_sixth_service_is_a_few_lines_of_values() -> None:
     services = [*values_file("values.yaml")["services"],
-                {"name": "housing", "grpcPort": 50056, "metricsPort": 9106}]
+                {"name": "housing", "grpcPort": 50056, "metricsPort": 9106,
+                 "audience": "cdsp-housing"}]
     values = merged({"services": services}, MONITORING_ON)
     docs = render(values)
     assert problems_service_set(docs, "housing", 50056, 9106) == []
@@ -367,14 +456,11 @@ def test_a_sixth_service_is_a_few_lines_of_values() -> None:
 
 def test_secrets_settings_come_from_named_secrets() -> None:
     values = {"kafka": {"securityProtocol": "SASL_SSL",
-                        "credentials": {"secretName": "kafka-creds"}},
-              "tokenSecret": {"secretName": "signing", "key": "k"}}
+                        "credentials": {"secretName": "kafka-creds"}}}
     docs = render(values)
     for svc in FIVE:
         env = {e["name"]: e for e in get(docs, "Deployment", f"{RELEASE}-{svc}")
                ["spec"]["template"]["spec"]["containers"][0]["env"]}
-        assert env["CDSP_TOKEN_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "signing",
-                                                                          "key": "k"}
         assert env["CDSP_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "kafka-creds"
         assert env["CDSP_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
             "name": f"cdsp-{svc}-db", "key": "url"}
@@ -402,10 +488,10 @@ def test_two_database_roles_the_job_as_owner_the_service_as_app() -> None:
                                 owner_secret="cdsp-aid-db-owner") != []
     half = [{**services[0], "database": {"migrationSecretName": "owner"}}]
     with pytest.raises(helm_python.HelmError, match=r"needs database\.appRole"):
-        Chart.load(str(CHART)).render({"services": half}, name=RELEASE, namespace=NAMESPACE)
+        chart_render({"services": half})
     half = [{**services[0], "database": {"appRole": "app"}}]
     with pytest.raises(helm_python.HelmError, match=r"needs database\.migrationSecretName"):
-        Chart.load(str(CHART)).render({"services": half}, name=RELEASE, namespace=NAMESPACE)
+        chart_render({"services": half})
 
 
 def test_without_the_migration_job_the_service_migrates_itself() -> None:
@@ -449,7 +535,7 @@ def test_kafka_over_sasl_ssl_with_a_ca_from_a_secret() -> None:
 def test_kafka_security_values_that_cannot_work_are_refused(kafka: dict[str, Any],
                                                              message: str) -> None:
     with pytest.raises(helm_python.HelmError, match=message):
-        Chart.load(str(CHART)).render({"kafka": kafka}, name=RELEASE, namespace=NAMESPACE)
+        chart_render({"kafka": kafka})
 
 
 @pytest.mark.parametrize("common", [
@@ -458,18 +544,18 @@ def test_kafka_security_values_that_cannot_work_are_refused(kafka: dict[str, Any
 ])
 def test_a_grace_period_shorter_than_the_drain_is_refused(common: dict[str, int]) -> None:
     with pytest.raises(helm_python.HelmError, match="terminationGracePeriodSeconds"):
-        Chart.load(str(CHART)).render({"common": common}, name=RELEASE, namespace=NAMESPACE)
+        chart_render({"common": common})
 
 
 def test_bad_service_lists_are_refused() -> None:
     base = values_file("values.yaml")["services"]
     for services, message in (
             ([*base, base[0]], "listed twice"),
-            ([*base, {"name": "x", "grpcPort": 1}], "missing property 'metricsPort'"),
+            ([*base, {"name": "x", "grpcPort": 1, "audience": "x"}],
+             "missing property 'metricsPort'"),
             ([{**base[0], "allowedCallers": ["nobody"]}], "allowedCallers")):
         with pytest.raises(helm_python.HelmError, match=message):
-            Chart.load(str(CHART)).render({"services": services}, name=RELEASE,
-                                          namespace=NAMESPACE)
+            chart_render({"services": services})
 
 
 @pytest.mark.parametrize(("values", "message"), [
@@ -488,7 +574,7 @@ def test_the_values_schema_refuses_what_would_be_ignored_or_broken(values: dict[
                                                                    message: str) -> None:
     """values.schema.json: a misspelt key is an error naming it, not a silent default."""
     with pytest.raises(helm_python.HelmError, match=re.escape(message)):
-        Chart.load(str(CHART)).render(values, name=RELEASE, namespace=NAMESPACE)
+        chart_render(values)
 
 
 def _container(d: Doc) -> Doc:
@@ -522,8 +608,13 @@ BREAKAGES: list[tuple[str, str, Callable[[Doc], None]]] = [
         {"name": "CDSP_SMTP_PASSWORD", "value": "hunter2"})),
     ("Deployment", "literal url", lambda d: _container(d)["env"].append(
         {"name": "CDSP_X", "value": "postgresql://u:password@db/x"})),
-    ("Deployment", "dev key", lambda d: _container(d)["env"].append(
-        {"name": "CDSP_Y", "value": DEV_TOKEN_SECRET})),
+    ("Deployment", "private key", lambda d: _container(d)["env"].append(
+        {"name": "CDSP_Y", "value": "-----BEGIN PRIVATE KEY-----\nMC4CAQAw..."})),
+    ("Deployment", "jwks file", lambda d: [e.update(value="/etc/cdsp/jwks.json") for e in
+                                           _container(d)["env"]
+                                           if e["name"] == "CDSP_TOKEN_JWKS"]),
+    ("Deployment", "no audience", lambda d: _container(d).update(env=[
+        e for e in _container(d)["env"] if e["name"] != "CDSP_TOKEN_AUDIENCE"])),
     ("Deployment", "labels", lambda d: d["spec"]["template"]["metadata"]["labels"].update(
         {"app.kubernetes.io/component": "other"})),
     ("Deployment", "token", lambda d: d["spec"]["template"]["spec"].update(
@@ -601,8 +692,7 @@ def test_strimzi_topics_behind_a_switch_match_the_topics_script() -> None:
         assert doc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
         assert doc["spec"]["partitions"] == 12
     with pytest.raises(helm_python.HelmError, match=r"kafkaTopics\.strimzi\.cluster"):
-        Chart.load(str(CHART)).render({"kafkaTopics": {"strimzi": {"enabled": True}}},
-                                      name=RELEASE, namespace=NAMESPACE)
+        chart_render({"kafkaTopics": {"strimzi": {"enabled": True}}})
 
 
 # Kubernetes versions whose API schemas every rendered manifest must satisfy: the chart's lowest

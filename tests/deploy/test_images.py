@@ -183,9 +183,11 @@ def test_compose_kafka_is_the_official_image_in_kraft_mode() -> None:
 
 
 def test_compose_carries_no_secret() -> None:
-    """Passwords and the signing key come from the operator's environment, required at start."""
+    """Passwords come from the operator's environment, required at start; no token signing key
+    exists on the services' side at all."""
     text = COMPOSE.read_text()
-    for name in ("CDSP_TOKEN_SECRET", "POSTGRES_PASSWORD", "CDSP_DB_PASSWORD",
+    assert "CDSP_TOKEN_SECRET" not in text and "PRIVATE KEY" not in text
+    for name in ("POSTGRES_PASSWORD", "CDSP_DB_PASSWORD",
                  "CDSP_DB_OWNER_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"):
         values = re.findall(rf"{name}: (.*)", text)
         assert values and all(re.fullmatch(r"\$\{\w+:\?[^}]+\}", v) for v in values), name
@@ -197,3 +199,23 @@ def test_compose_carries_no_secret() -> None:
 def test_the_start_order_check_finds_a_cycle() -> None:
     with pytest.raises(AssertionError, match="cycle"):
         start_order({"a": {"depends_on": {"b": {}}}, "b": {"depends_on": {"a": {}}}})
+
+
+def test_compose_takes_the_identity_provider_from_the_operator() -> None:
+    """Its issuer, JWKS and revocation list are required at start (https URLs: the services run
+    with CDSP_ENV=production); each service accepts the tokens of its own audience only."""
+    text = COMPOSE.read_text()
+    for name in ("CDSP_TOKEN_ISSUER", "CDSP_TOKEN_JWKS", "CDSP_TOKEN_REVOCATIONS"):
+        values = re.findall(rf"{name}: (.*)", text)
+        assert len(values) == 1 and re.fullmatch(rf"\$\{{{name}:\?[^}}]+\}}", values[0]), name
+    services = compose()["services"]
+    audiences = set()
+    for name in devstack.SERVICES:
+        env = services[name]["environment"]
+        assert env["CDSP_ENV"] == "production"
+        assert env["CDSP_TOKEN_JWKS"] == "${CDSP_TOKEN_JWKS:?set CDSP_TOKEN_JWKS to the https " \
+                                         "URL of the identity provider's JWKS}"
+        assert env["CDSP_TOKEN_AUDIENCE"] == f"cdsp-{name}"
+        audiences.add(env["CDSP_TOKEN_AUDIENCE"])
+        assert "CDSP_TOKEN_JWKS" not in services[f"{name}-migrate"]["environment"]
+    assert len(audiences) == len(devstack.SERVICES)

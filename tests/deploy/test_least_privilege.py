@@ -38,7 +38,8 @@ def two_roles(stack: devstack.Stack) -> Iterator[devstack.Stack]:
         conn.execute(f"CREATE DATABASE {DB} OWNER {OWNER}")
     mine = devstack.Stack(state_dir=stack.state_dir / "least-privilege", pg_port=stack.pg_port,
                           kafka_port=stack.kafka_port, port_offset=stack.port_offset + 12,
-                          metrics_offset=(stack.metrics_offset or 0) + 12)
+                          metrics_offset=(stack.metrics_offset or 0) + 12,
+                          identity_dir=stack.identity.folder)
     mine.state_dir.mkdir(parents=True, exist_ok=True)
     yield mine
     if "registry" in mine.procs:

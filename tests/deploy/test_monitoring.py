@@ -127,7 +127,7 @@ def test_the_alerts_cover_what_operators_must_act_on() -> None:
                    "cdsp_notification_undeliverable_total", "cdsp_grpc_requests_total",
                    "cdsp_volunteer_visits_missed_total",
                    "cdsp_employment_follow_ups_overdue_total", "cdsp_outbox_parked_events",
-                   "cdsp_pending_events_expired_total"):
+                   "cdsp_pending_events_expired_total", "cdsp_token_revocations_age_seconds"):
         assert needed in exprs, f"no alert uses {needed}"
 
 

@@ -31,7 +31,8 @@ def registry_on_own_db(stack: devstack.Stack) -> Iterator[tuple[str, str]]:
     url = devstack.scratch_database(stack, DB)
     mine = devstack.Stack(state_dir=stack.state_dir / "health", pg_port=stack.pg_port,
                           kafka_port=stack.kafka_port, port_offset=stack.port_offset + 11,
-                          metrics_offset=(stack.metrics_offset or 0) + 11)
+                          metrics_offset=(stack.metrics_offset or 0) + 11,
+                          identity_dir=stack.identity.folder)
     mine.state_dir.mkdir(parents=True, exist_ok=True)
     devstack.start_service(mine, "registry", {"CDSP_DATABASE_URL": url})
     yield mine.grpc_addr("registry"), url

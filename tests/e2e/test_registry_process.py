@@ -28,7 +28,8 @@ def own_registry(stack: devstack.Stack) -> Iterator[devstack.Stack]:
     """A registry process of this test's own, on ports of its own, sharing the database."""
     mine = devstack.Stack(state_dir=stack.state_dir / "e2e", pg_port=stack.pg_port,
                           kafka_port=stack.kafka_port, port_offset=stack.port_offset + 5,
-                          metrics_offset=(stack.metrics_offset or 0) + 5)
+                          metrics_offset=(stack.metrics_offset or 0) + 5,
+                          identity_dir=stack.identity.folder)
     mine.state_dir.mkdir(parents=True, exist_ok=True)
     devstack.start_service(mine, "registry", {"CDSP_SHUTDOWN_GRACE_S": "10"})
     yield mine

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import psycopg
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1 import registry_pb2_grpc
+from dev_identity import LocalIdentity
 from runtime.grpc_client import sync_channel
 from tests.helpers import Tree, person, rpc_error, stub, token
 
 
-def test_missing_or_invalid_tokens_are_unauthenticated(tree: Tree) -> None:
+def test_missing_or_invalid_tokens_are_unauthenticated(tree: Tree, tmp_path: Path) -> None:
     request = pb.GetStatisticsRequest(jurisdiction_path=tree.city_path)
     bare = registry_pb2_grpc.RegistryServiceStub(grpc.insecure_channel(tree.addr))
     assert rpc_error(bare.GetStatistics, request).code() == grpc.StatusCode.UNAUTHENTICATED
-    forged = stub(tree.addr, token(scopes=[tree.city_path], secret="not-the-platform-key" * 2))
+    forged = stub(tree.addr, LocalIdentity(tmp_path / "stranger").mint(
+        "tester", "city_admin", [tree.city_path]))
     assert rpc_error(forged.GetStatistics, request).code() == grpc.StatusCode.UNAUTHENTICATED
     expired = stub(tree.addr, token(scopes=[tree.city_path], ttl=-120))
     exc = rpc_error(expired.GetStatistics, request)

@@ -274,7 +274,8 @@ def own_employment(stack: devstack.Stack, registry: str) -> Iterator[devstack.St
     session's employment process is stopped meanwhile: its scan reads the same rows."""
     mine = devstack.Stack(state_dir=stack.state_dir / "employment-scan", pg_port=stack.pg_port,
                           kafka_port=stack.kafka_port, port_offset=stack.port_offset + 8,
-                          metrics_offset=(stack.metrics_offset or 0) + 8)
+                          metrics_offset=(stack.metrics_offset or 0) + 8,
+                          identity_dir=stack.identity.folder)
     mine.state_dir.mkdir(parents=True, exist_ok=True)
     shared_running = "employment" in stack.procs
     if shared_running:

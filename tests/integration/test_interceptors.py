@@ -15,13 +15,13 @@ from cdsp.registry.v1 import registry_pb2_grpc
 from runtime.audit import Auditor
 from runtime.db import Database
 from runtime.interceptors import AuthInterceptor, CallInterceptor
-from runtime.settings import DEV_TOKEN_SECRET
-from tests.helpers import token
+from tests.helpers import session_identity, token
+from tests.token_issuers import loaded
 
 
 async def test_a_method_nobody_implemented_answers_unimplemented() -> None:
-    server = grpc.aio.server(interceptors=[CallInterceptor(),
-                                           AuthInterceptor(DEV_TOKEN_SECRET, "cdsp")])
+    verifier = await loaded(session_identity())
+    server = grpc.aio.server(interceptors=[CallInterceptor(), AuthInterceptor(verifier)])
     registry_pb2_grpc.add_RegistryServiceServicer_to_server(
         registry_pb2_grpc.RegistryServiceServicer(), server)  # the generated base: nothing done
     port = server.add_insecure_port("127.0.0.1:0")
@@ -52,7 +52,7 @@ async def test_no_personal_data_leaves_when_its_audit_record_cannot_be_written(
     and its answer never leaves; a call that is not audited still answers."""
     db = Database(stack.database_url("registry"), "registry", 1, 1)  # never opened: no database
     server = grpc.aio.server(interceptors=[CallInterceptor(Auditor(db)),
-                                           AuthInterceptor(DEV_TOKEN_SECRET, "cdsp")])
+                                           AuthInterceptor(await loaded(session_identity()))])
     registry_pb2_grpc.add_RegistryServiceServicer_to_server(_OnePerson(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

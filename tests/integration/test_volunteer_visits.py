@@ -247,7 +247,8 @@ def own_volunteer(stack: devstack.Stack, registry: str) -> Iterator[devstack.Sta
     session's volunteer process is stopped meanwhile: its scan reads the same rows."""
     mine = devstack.Stack(state_dir=stack.state_dir / "volunteer-scan", pg_port=stack.pg_port,
                           kafka_port=stack.kafka_port, port_offset=stack.port_offset + 9,
-                          metrics_offset=(stack.metrics_offset or 0) + 9)
+                          metrics_offset=(stack.metrics_offset or 0) + 9,
+                          identity_dir=stack.identity.folder)
     mine.state_dir.mkdir(parents=True, exist_ok=True)
     shared_running = "volunteer" in stack.procs
     if shared_running:

@@ -58,7 +58,6 @@ def test_wrong_combinations_name_the_variable(env: dict[str, str], message: str)
 
 def test_a_service_does_not_start_with_a_wrong_kafka_setting(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CDSP_TOKEN_SECRET", "s" * 32)
     monkeypatch.setenv("CDSP_DATABASE_URL", "postgresql://cdsp@localhost/registry")
     monkeypatch.setenv("CDSP_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.delenv("CDSP_KAFKA_USERNAME", raising=False)

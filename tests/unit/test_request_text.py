@@ -22,6 +22,8 @@ from runtime.request_text import (
     require_storable_text,
     text_violations,
 )
+from runtime.token_settings import TokenSettings
+from runtime.tokens import TokenVerifier
 from tests.helpers import person
 
 
@@ -139,7 +141,9 @@ async def test_the_gate_decodes_what_is_one_message_and_leaves_the_rest() -> Non
         async def continuation(details: object) -> grpc.RpcMethodHandler:
             return original
 
-        gate = AuthInterceptor("a-test-secret-of-at-least-32-chars!", "cdsp")
+        unread = TokenSettings(jwks="never-read.json", revocations="", issuer="cdsp",
+                               audience="cdsp-registry")  # no call is made here
+        gate = AuthInterceptor(TokenVerifier(unread))
         return await gate.intercept_service(continuation, SimpleNamespace(method=method))
 
     bad = pb.GetPersonRequest(person_id="\x00").SerializeToString()

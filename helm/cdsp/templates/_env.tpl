@@ -18,6 +18,15 @@ secretKeyRef. Args: (dict "root" $ "svc" $svc) */}}
   "CDSP_TOPIC_REPLICATION" $root.Values.kafka.topicReplication
   "CDSP_KAFKA_SECURITY_PROTOCOL" $root.Values.kafka.securityProtocol
   "CDSP_MIGRATE_ON_START" (ternary "false" "true" $svc.migration.enabled)
+  "CDSP_TOKEN_ISSUER" $root.Values.identity.issuer
+  "CDSP_TOKEN_JWKS" $root.Values.identity.jwksUrl
+  "CDSP_TOKEN_REVOCATIONS" $root.Values.identity.revocationsUrl
+  "CDSP_TOKEN_MAX_LIFETIME_S" $root.Values.identity.maxLifetimeSeconds
+  "CDSP_TOKEN_AUDIENCE" $svc.audience
+  "CDSP_TOKEN_CLAIM_ROLE" $root.Values.identity.claims.role
+  "CDSP_TOKEN_CLAIM_JURISDICTIONS" $root.Values.identity.claims.jurisdictions
+  "CDSP_TOKEN_CLAIM_PERSON" $root.Values.identity.claims.person
+  "CDSP_TOKEN_CLAIM_WARDS" $root.Values.identity.claims.wards
 -}}
 {{- if hasPrefix "SASL_" $root.Values.kafka.securityProtocol -}}
 {{- $_ := set $plain "CDSP_KAFKA_SASL_MECHANISM" $root.Values.kafka.saslMechanism -}}
@@ -35,11 +44,6 @@ secretKeyRef. Args: (dict "root" $ "svc" $svc) */}}
     secretKeyRef:
       name: {{ include "cdsp.dbSecretName" . }}
       key: {{ include "cdsp.dbSecretKey" . }}
-- name: CDSP_TOKEN_SECRET
-  valueFrom:
-    secretKeyRef:
-      name: {{ $root.Values.tokenSecret.secretName }}
-      key: {{ $root.Values.tokenSecret.key }}
 {{- with $root.Values.kafka.credentials }}
 {{- if and .secretName (hasPrefix "SASL_" $root.Values.kafka.securityProtocol) }}
 - name: CDSP_KAFKA_USERNAME

@@ -80,7 +80,13 @@ names database.migrationSecretName (two roles), else the service's own Secret (o
 {{- if le (int $c.terminationGracePeriodSeconds) (add (int $c.shutdownGraceSeconds) (int $c.preStopSleepSeconds)) -}}
 {{- fail (printf "common.terminationGracePeriodSeconds (%v) must exceed shutdownGraceSeconds + preStopSleepSeconds (%v + %v)" $c.terminationGracePeriodSeconds $c.shutdownGraceSeconds $c.preStopSleepSeconds) -}}
 {{- end -}}
-{{- if not .Values.tokenSecret.secretName -}}{{ fail "tokenSecret.secretName is required" }}{{- end -}}
+{{- $id := .Values.identity -}}
+{{- range $key, $what := dict "issuer" "the `iss` the identity provider's tokens carry" "jwksUrl" "the https URL of the identity provider's public keys (JWKS)" "revocationsUrl" "the https URL of the identity provider's revocation list" -}}
+{{- if not (index $id $key) -}}{{ fail (printf "identity.%s is required: %s" $key $what) }}{{- end -}}
+{{- if and (eq $c.env "production") (hasKey (dict "jwksUrl" 1 "revocationsUrl" 1) $key) (not (hasPrefix "https://" (index $id $key))) -}}
+{{- fail (printf "identity.%s must be an https URL in production (the services refuse anything else), got %q" $key (index $id $key)) -}}
+{{- end -}}
+{{- end -}}
 {{- $k := .Values.kafka -}}
 {{- if not (has $k.securityProtocol (list "PLAINTEXT" "SSL" "SASL_PLAINTEXT" "SASL_SSL")) -}}
 {{- fail (printf "kafka.securityProtocol must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got %q" (toString $k.securityProtocol)) -}}
@@ -104,6 +110,7 @@ names database.migrationSecretName (two roles), else the service's own Secret (o
 {{- if and $db.migrationSecretName (not $db.appRole) -}}{{ fail (printf "service %q: database.migrationSecretName (the owner) needs database.appRole (the role the service runs as)" .name) }}{{- end -}}
 {{- if and $db.appRole (not $db.migrationSecretName) -}}{{ fail (printf "service %q: database.appRole needs database.migrationSecretName (the owner's URL)" .name) }}{{- end -}}
 {{- if or (not .grpcPort) (not .metricsPort) -}}{{ fail (printf "service %q needs grpcPort and metricsPort" .name) }}{{- end -}}
+{{- if not .audience -}}{{ fail (printf "service %q needs its token audience (audience: cdsp-%s)" .name .name) }}{{- end -}}
 {{- $names = append $names .name -}}
 {{- end -}}
 {{- range .Values.services -}}
