@@ -70,9 +70,11 @@ from runtime.kafka_clients import ensure_topics, make_producer
 
 NOTIFICATION = "notification"
 REGISTRY_TOPIC = "cdsp.registry.v1"
+CONTACTS_TOPIC = "cdsp.registry.contacts.v1"
 AID_TOPIC = "cdsp.aid.v1"
 NOTICE_GROUP = "notification-notices"
-GROUPS = {"notification-recipients": REGISTRY_TOPIC, NOTICE_GROUP: AID_TOPIC}
+GROUPS = {"notification-recipients": REGISTRY_TOPIC, "notification-contacts": CONTACTS_TOPIC,
+          NOTICE_GROUP: AID_TOPIC}
 PARTITIONS = 6  # what the relays create topics with (CDSP_TOPIC_PARTITIONS default)
 TARGET_P99_MS = 300.0
 CITY = "3597"
@@ -180,13 +182,25 @@ def _person_envelopes(residents: list[Resident]) -> list[tuple[bytes, bytes]]:
     for i, r in enumerate(residents):
         snapshot = rev.PersonSnapshot(
             person_id=r.person_id, household_id=r.household_id, jurisdiction_path=r.path,
-            name=f"通知测试{i}", category=common_pb2.DISABILITY_CATEGORY_PHYSICAL,
-            grade=1 + i % 4, certified=True, phone=f"139{i:08d}",
-            preferred_channel=common_pb2.CONTACT_CHANNEL_APP,
+            category=common_pb2.DISABILITY_CATEGORY_PHYSICAL, grade=1 + i % 4, certified=True,
             liaison_id=f"bench-liaison-{i % LIAISONS:02d}", need_codes=["rehabilitation"])
         env = build_envelope(rev.PersonRegistered(person=snapshot), aggregate_type="person",
                              aggregate_id=r.person_id, version=1, jurisdiction_path=r.path,
                              producer="registry", actor="bench", request_id="bench")
+        out.append((r.person_id.encode(), env.SerializeToString()))
+    return out
+
+
+def _contact_envelopes(residents: list[Resident]) -> list[tuple[bytes, bytes]]:
+    """Each resident's PersonContact, as the registry publishes it on its contacts topic."""
+    out = []
+    for i, r in enumerate(residents):
+        contact = rev.PersonContact(person_id=r.person_id, name=f"通知测试{i}",
+                                    phone=f"139{i:08d}",
+                                    preferred_channel=common_pb2.CONTACT_CHANNEL_APP)
+        env = build_envelope(contact, aggregate_type="person_contact", aggregate_id=r.person_id,
+                             version=1, jurisdiction_path=r.path, producer="registry",
+                             actor="bench", request_id="bench")
         out.append((r.person_id.encode(), env.SerializeToString()))
     return out
 
@@ -224,8 +238,11 @@ async def _set_up(stack: devstack.Stack, persons: int) -> list[Resident]:
                  for i in range(persons)]
     await asyncio.to_thread(_publish, stack.kafka_bootstrap, REGISTRY_TOPIC,
                             _person_envelopes(residents))
+    await asyncio.to_thread(_publish, stack.kafka_bootstrap, CONTACTS_TOPIC,
+                            _contact_envelopes(residents))
     deadline = time.monotonic() + 120
-    while (known := _rows(url, "SELECT count(*) FROM recipients WHERE jurisdiction_path LIKE %s",
+    while (known := _rows(url, "SELECT count(*) FROM recipients r JOIN recipient_contacts c "
+                          "USING (person_id) WHERE r.jurisdiction_path LIKE %s",
                           [f"{COMMUNITY}%"])[0][0]) < persons:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {known} of {persons} residents projected")

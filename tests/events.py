@@ -54,3 +54,12 @@ class TopicReader:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def read_key(bootstrap: str, topic: str, key: str, count: int) -> list[Envelope]:
+    """The key's envelopes on `topic` once at least `count` of them are there."""
+    reader = TopicReader(bootstrap, topic)
+    try:
+        return reader.wait_for(lambda found: len(found) >= count, key=key)
+    finally:
+        reader.close()

@@ -9,6 +9,7 @@ import itertools
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -30,6 +31,11 @@ _phones = itertools.count(random.randrange(1000, 9000) * 10000)
 def unique_phone() -> str:
     """A mainland mobile number no other test uses, so each test finds its own messages."""
     return f"137{next(_phones) % 10**8:08d}"
+
+
+def unique_name(tag: str) -> str:
+    """A name no other test uses, to look for in bytes (topics, webhook bodies)."""
+    return f"{tag}{uuid.uuid4().hex[:8]}"
 
 
 class Endpoints:
@@ -151,3 +157,11 @@ class AidEvents:
 
 
 NotificationDb = ServiceDb
+
+
+def contact_row(db: ServiceDb, person_id: str) -> tuple[Any, ...] | None:
+    """(name, phone, preferred_channel, guardian_name, guardian_phone, erased, version) of the
+    person's contact in the notification service, None before it arrived."""
+    rows = db.rows("SELECT name, phone, preferred_channel, guardian_name, guardian_phone, "
+                   "erased, version FROM recipient_contacts WHERE person_id = %s", [person_id])
+    return rows[0] if rows else None

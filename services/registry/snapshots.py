@@ -1,8 +1,11 @@
 """The registry's aggregates as snapshot events (runtime.snapshots; `python -m
 runtime.snapshot_cli registry`): every person (an active one as PersonUpdated with no changed
 fields, an archived one as PersonArchived carrying the record), household (HouseholdChanged) and
-jurisdiction (JurisdictionChanged), each at its current version. The other services' projections
-apply them as they apply the live events; the resident ID never leaves, as in every event."""
+jurisdiction (JurisdictionChanged), each at its current version, on cdsp.registry.v1; and every
+person's contact (PersonContact, erased for an archived record, at the person's version) on the
+restricted contacts topic. The other services' projections apply them as they apply the live
+events; the resident ID never leaves, as in every event, and names and phones only on the
+contacts topic."""
 
 from __future__ import annotations
 
@@ -23,6 +26,12 @@ def _person_state(row: Sequence[Any]) -> Snapshot:
                if person.status == ARCHIVED
                else events.person_updated(person, view.household_income_fen, []))
     return Snapshot(payload, person.person_id, person.version, person.jurisdiction_path)
+
+
+def _contact_state(row: Sequence[Any]) -> Snapshot:
+    person = _person(row).person
+    return Snapshot(events.person_contact(person), person.person_id, person.version,
+                    person.jurisdiction_path)
 
 
 def _household_state(row: Sequence[Any]) -> Snapshot:
@@ -50,4 +59,8 @@ SOURCES = [
     SnapshotSource("person",
                    f"SELECT {_P} {_FROM} WHERE p.person_id > {AFTER_UUID} "
                    "ORDER BY p.person_id LIMIT %(limit)s", _person_state),
+    SnapshotSource(events.CONTACT_AGGREGATE,
+                   f"SELECT {_P} {_FROM} WHERE p.person_id > {AFTER_UUID} "
+                   "ORDER BY p.person_id LIMIT %(limit)s", _contact_state,
+                   topic=events.CONTACTS_TOPIC),
 ]

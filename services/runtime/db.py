@@ -115,10 +115,11 @@ class UnitOfWork:
         await self.conn.execute("SELECT set_config('cdsp.scope', %s, true)", [caller.row_filter])
 
     def record(self, payload: Message, *, aggregate_type: str, aggregate_id: str, version: int,
-               jurisdiction_path: str, snapshot: bool = False, topic: str = "") -> None:
+               jurisdiction_path: str, snapshot: bool = False, topic: str | None = None) -> None:
         """Adds an event; it reaches the outbox only if this unit of work commits. `snapshot`:
-        the aggregate's current state re-published (runtime.snapshots), not a change; `topic`:
-        another topic than the service's own (the audit log's cdsp.audit.v1)."""
+        the aggregate's current state re-published (runtime.snapshots), not a change. `topic`:
+        another topic than cdsp.<service>.v1 (a restricted one of the service's own, such as the
+        registry's contacts; the audit log's cdsp.audit.v1, which every service writes)."""
         envelope = build_envelope(payload, aggregate_type=aggregate_type,
                                   aggregate_id=aggregate_id, version=version,
                                   jurisdiction_path=jurisdiction_path, producer=self.db.service,

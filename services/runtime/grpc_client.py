@@ -1,6 +1,8 @@
 """Calling a CDSP service: channels that attach the caller's bearer token to every call.
 
 Used by services calling each other (with a `service` token) and by the demo, tests and benches.
+Over TLS when the process is given the CA of the servers' certificates (CDSP_GRPC_TLS_CA, and
+for mutual TLS its own certificate: runtime.grpc_tls), or when `tls` is passed; else plaintext.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
+
+from runtime.grpc_tls import ClientTls, client_tls
 
 # Calls of a few kilobytes; allow large list pages.
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 16 * 1024 * 1024)]
@@ -38,14 +42,28 @@ class _StreamBearer(_Bearer, grpc.aio.UnaryStreamClientInterceptor):
         return await continuation(self._details(details), request)
 
 
-def aio_channel(addr: str, token: str | Callable[[], str]) -> grpc.aio.Channel:
+def aio_channel(addr: str, token: str | Callable[[], str],
+                tls: ClientTls | None = None) -> grpc.aio.Channel:
     provider = token if callable(token) else (lambda: token)
-    return grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS,
-                                     interceptors=[_UnaryBearer(provider),
-                                                   _StreamBearer(provider)])
+    interceptors = [_UnaryBearer(provider), _StreamBearer(provider)]
+    tls = tls or client_tls()
+    if tls is None:
+        return grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS,
+                                         interceptors=interceptors)
+    return grpc.aio.secure_channel(addr, tls.credentials(),
+                                   options=CHANNEL_OPTIONS + tls.options(),
+                                   interceptors=interceptors)
 
 
-def sync_channel(addr: str, token: str) -> grpc.Channel:
+def plain_or_tls_channel(addr: str, tls: ClientTls | None = None) -> grpc.Channel:
+    """A blocking channel without a token: TLS as the process is configured (or as `tls` says)."""
+    tls = tls or client_tls()
+    if tls is None:
+        return grpc.insecure_channel(addr, options=CHANNEL_OPTIONS)
+    return grpc.secure_channel(addr, tls.credentials(), options=CHANNEL_OPTIONS + tls.options())
+
+
+def sync_channel(addr: str, token: str, tls: ClientTls | None = None) -> grpc.Channel:
     """A blocking channel (for scripts and tests) that sends the token with every call."""
 
     class Bearer(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
@@ -60,7 +78,7 @@ def sync_channel(addr: str, token: str) -> grpc.Channel:
         def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
             return continuation(self._details(details), request)
 
-    return grpc.intercept_channel(grpc.insecure_channel(addr, options=CHANNEL_OPTIONS), Bearer())
+    return grpc.intercept_channel(plain_or_tls_channel(addr, tls), Bearer())
 
 
 class _SyncDetails(grpc.ClientCallDetails):

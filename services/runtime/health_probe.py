@@ -6,8 +6,11 @@ an operator's shell in a pod):
     python -m runtime.health_probe --addr registry:50051
 
 Asks grpc.health.v1.Health/Check. Exit status: 0 SERVING, 1 anything else (NOT_SERVING, no answer
-within the timeout, unknown service name), 2 bad usage. The address defaults to CDSP_GRPC_ADDR with
-a wildcard host replaced by the loopback address.
+within the timeout, unknown service name), 2 bad usage. The address defaults to the plaintext
+health-only port CDSP_GRPC_HEALTH_ADDR when the server has one, else CDSP_GRPC_ADDR, with a
+wildcard host replaced by the loopback address. The gRPC port is asked over TLS when
+CDSP_GRPC_TLS_CA is set (runtime.grpc_tls: with mutual TLS the probe presents
+CDSP_GRPC_TLS_CERT/_KEY; CDSP_GRPC_TLS_SERVER_NAME when 127.0.0.1 is not in the certificate).
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ import sys
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from runtime.grpc_client import plain_or_tls_channel
+from runtime.grpc_tls import ClientTls, client_tls
+from runtime.settings import SettingsError
 
 EXIT_SERVING, EXIT_NOT_SERVING, EXIT_USAGE = 0, 1, 2
 
@@ -32,9 +39,11 @@ def local_address(bind: str) -> str:
     return f"{host}:{port}"
 
 
-def check(addr: str, service: str, timeout_s: float) -> str:
-    """The status name the server gives `service`, or why there is none."""
-    with grpc.insecure_channel(addr) as channel:
+def check(addr: str, service: str, timeout_s: float, tls: ClientTls | None = None) -> str:
+    """The status name the server gives `service`, or why there is none (over TLS with `tls`)."""
+    channel = (plain_or_tls_channel(addr, tls) if tls is not None
+               else grpc.insecure_channel(addr))
+    with channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
@@ -52,12 +61,15 @@ def main(argv: list[str] | None = None) -> int:
                         "the whole server, which follows its database)")
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds (default 2)")
     args = parser.parse_args(argv)
+    health_port = os.environ.get("CDSP_GRPC_HEALTH_ADDR", "")
+    plaintext = not args.addr and bool(health_port)
     try:
-        addr = local_address(args.addr or os.environ.get("CDSP_GRPC_ADDR", ""))
-    except ValueError as exc:
-        print(f"health_probe: --addr or CDSP_GRPC_ADDR: {exc}", file=sys.stderr)
+        addr = local_address(args.addr or health_port or os.environ.get("CDSP_GRPC_ADDR", ""))
+        tls = None if plaintext else client_tls()
+    except (ValueError, SettingsError) as exc:
+        print(f"health_probe: --addr, CDSP_GRPC_ADDR or TLS settings: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    status = check(addr, args.service, args.timeout)
+    status = check(addr, args.service, args.timeout, tls)
     if status == "SERVING":
         return EXIT_SERVING
     print(f"health_probe: {addr} service {args.service!r}: {status}", file=sys.stderr)

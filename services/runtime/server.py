@@ -2,11 +2,13 @@
 
 Start: settings → logging → the identity issuer's keys and revocation list (runtime.tokens; a
 service that cannot read them does not start) → migrations (applied, or checked when
-CDSP_MIGRATE_ON_START=false) → pool → metrics page → gRPC server (health, reflection,
-interceptors) → outbox relay and consumers → health SERVING. Health follows the database: a
-service that cannot reach its database reports NOT_SERVING (the outbox buffers a broker outage, so
-the broker does not decide readiness). The health name `cdsp.liveness` stays SERVING while the
-process answers, for liveness probes that must not restart replicas over a database outage.
+CDSP_MIGRATE_ON_START=false) → pool → metrics page → gRPC server (health, reflection unless
+switched off, interceptors; TLS when the deployment gives a certificate, and a plaintext
+health-only port for probes: runtime.grpc_tls) → outbox relay and consumers → health SERVING.
+Health follows the database: a service that cannot reach its database reports NOT_SERVING (the
+outbox buffers a broker outage, so the broker does not decide readiness). The health name
+`cdsp.liveness` stays SERVING while the process answers, for liveness probes that must not restart
+replicas over a database outage.
 
 SIGTERM/SIGINT: health NOT_SERVING, stop accepting calls and give in-flight ones
 CDSP_SHUTDOWN_GRACE_S to finish, stop consumers (their offsets are already committed), publish
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -30,7 +33,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from cdsp.audit.v1 import audit_pb2, audit_pb2_grpc
-from runtime import audit, dead_letters, inbox
+from runtime import audit, dead_letters, grpc_tls, inbox
 from runtime.audit import Auditor
 from runtime.audit_api import AuditServicer
 from runtime.consumer import EventConsumer
@@ -70,6 +73,10 @@ class ServiceDefinition:
     # Long-running loops of the service (a delivery dispatcher): started after the consumers,
     # stopped before them.
     workers: Callable[[Runtime], list[Worker]] = field(default=lambda rt: [])
+    # Topics the service writes besides its own cdsp.<name>.v1 (the registry's restricted
+    # contacts topic). With its consumers' topics and groups, this is what its Kafka user may do
+    # (the Helm chart's KafkaUser ACLs; tests/deploy derive them from here).
+    extra_topics: tuple[str, ...] = ()
 
 
 class Worker(Protocol):
@@ -107,6 +114,7 @@ def run(definition: ServiceDefinition) -> None:
 
 async def serve(definition: ServiceDefinition) -> None:
     settings = load_settings(definition.name, definition.grpc_port, definition.metrics_port)
+    transport = grpc_tls.server_options(os.environ, settings.env == "production")
     configure_logging(definition.name, settings.log_level)
     verifier = TokenVerifier(load_token_settings(definition.name, settings.env == "production"))
     await verifier.load()
@@ -133,12 +141,14 @@ async def serve(definition: ServiceDefinition) -> None:
     names = definition.add_servicers(server, runtime)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(db), server)
     names.append(audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name)
-    reflection.enable_server_reflection(
-        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME], server)
-    server.add_insecure_port(settings.grpc_addr)
+    if transport.reflection:
+        reflection.enable_server_reflection(
+            [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME], server)
+    grpc_tls.add_port(server, settings.grpc_addr, transport.tls)
     await server.start()
     verifier.start()
+    probes = await _health_only_server(health, transport.health_addr)
 
     relay = OutboxRelay(db, settings.database_url, settings.kafka_bootstrap,
                         partitions=settings.topic_partitions,
@@ -161,8 +171,11 @@ async def serve(definition: ServiceDefinition) -> None:
                             lambda: audit.purge_expired(db, settings.audit_retention_days))]
     jobs = [asyncio.create_task(_run_periodically(job), name=job.name)
             for job in [*own_jobs, *definition.periodic(runtime)]]
-    log.info("serving %s on %s, metrics on %s", ", ".join(names), settings.grpc_addr,
-             settings.metrics_addr)
+    log.info("serving %s on %s (%s%s), metrics on %s%s", ", ".join(names), settings.grpc_addr,
+             "TLS" if transport.tls else "plaintext",
+             ", clients' certificates required" if transport.tls and transport.tls.client_ca_file
+             else "", settings.metrics_addr,
+             f", health only on {transport.health_addr}" if probes else "")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -183,6 +196,8 @@ async def serve(definition: ServiceDefinition) -> None:
         await consumer.stop()
     await relay.stop(drain_timeout=5.0)
     await db.close()
+    if probes is not None:
+        await probes.stop(1)
     log.info("stopped")
 
 
@@ -193,6 +208,19 @@ INBOX_RETENTION_EVERY_S = 3600.0  # how often every service removes inbox rows p
 # its database does. Readiness asks for "" (or a service's name), which follows the database; a
 # liveness probe on that would restart every replica during a database outage, which fixes nothing.
 LIVENESS = "cdsp.liveness"
+
+
+async def _health_only_server(health: HealthServicer, addr: str) -> grpc.aio.Server | None:
+    """A plaintext port serving grpc.health.v1 alone, the same statuses as the main port: for
+    Kubernetes' native gRPC probes, which cannot speak TLS. It answers SERVING / NOT_SERVING
+    and nothing else (no service, no reflection, no caller data)."""
+    if not addr:
+        return None
+    probes = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(health, probes)
+    probes.add_insecure_port(addr)
+    await probes.start()
+    return probes
 
 
 async def _watch_database(db: Database, health: HealthServicer, names: list[str]) -> None:

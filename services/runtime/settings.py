@@ -7,6 +7,9 @@ Each variable, its default and meaning:
                               refuses a development key)
     CDSP_GRPC_ADDR            host:port the gRPC server binds            (per-service default)
     CDSP_METRICS_ADDR         host:port of the Prometheus /metrics page  (per-service default)
+    CDSP_GRPC_TLS_CERT/_KEY/_CLIENT_CA/_CA/_SERVER_NAME, CDSP_GRPC_HEALTH_ADDR,
+    CDSP_GRPC_REFLECTION      gRPC over TLS, mutual TLS, the plaintext health-only port for
+                              probes, reflection (runtime.grpc_tls documents each)
     CDSP_DATABASE_URL         PostgreSQL URL of this service's own database
     CDSP_DB_POOL_MIN / _MAX   connection pool bounds                     (2 / 20)
     CDSP_MIGRATE_ON_START     apply migrations at start-up (true); false: only check the schema

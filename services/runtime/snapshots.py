@@ -52,11 +52,13 @@ class SnapshotSource:
 
     `query` selects one page: it takes %(after)s (the last key of the page before, '' at first)
     and %(limit)s, filters `key > %(after)s`, orders by the key, and returns the key (text) as
-    its first column; `build` turns a row into its Snapshot."""
+    its first column; `build` turns a row into its Snapshot. `topic`: where the events go when
+    not the service's own topic (the registry's restricted contacts topic)."""
 
     aggregate_type: str
     query: str
     build: Callable[[Sequence[Any]], Snapshot]
+    topic: str | None = None
 
 
 async def publish(db: Database, sources: list[SnapshotSource], page: int = PAGE,
@@ -79,7 +81,8 @@ async def publish(db: Database, sources: list[SnapshotSource], page: int = PAGE,
                     state = source.build(row)
                     uow.record(state.payload, aggregate_type=source.aggregate_type,
                                aggregate_id=state.aggregate_id, version=state.version,
-                               jurisdiction_path=state.jurisdiction_path, snapshot=True)
+                               jurisdiction_path=state.jurisdiction_path, snapshot=True,
+                               topic=source.topic)
             count += len(rows)
             if len(rows) < page:
                 break

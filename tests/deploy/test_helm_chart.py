@@ -124,9 +124,15 @@ def problems_deployment(dep: Doc, svc: str, grpc_port: int) -> list[str]:
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
     if ports.get("grpc") != grpc_port:
         found.append(f"{svc}: grpc containerPort {ports.get('grpc')} != {grpc_port}")
+    # With gRPC over TLS the probes ask the plaintext health-only port (kubelet cannot do TLS),
+    # which the service must then open on that very port.
+    probe_port = ports.get("health", grpc_port)
+    env_values = {e["name"]: e.get("value") for e in c.get("env", [])}
+    if "health" in ports and env_values.get("CDSP_GRPC_HEALTH_ADDR") != f"0.0.0.0:{probe_port}":
+        found.append(f"{svc}: a health port {probe_port} the service does not open")
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        if (c.get(probe) or {}).get("grpc", {}).get("port") != grpc_port:
-            found.append(f"{svc}: {probe} is not a native grpc probe on {grpc_port}")
+        if (c.get(probe) or {}).get("grpc", {}).get("port") != probe_port:
+            found.append(f"{svc}: {probe} is not a native grpc probe on {probe_port}")
     # Readiness follows the database; liveness must not (runtime.server.LIVENESS).
     if (c.get("readinessProbe") or {}).get("grpc", {}).get("service", "") != "":
         found.append(f"{svc}: readinessProbe does not ask for the whole server's health")
@@ -684,7 +690,8 @@ def test_strimzi_topics_behind_a_switch_match_the_topics_script() -> None:
              for s in topics.load_topics()]
     expected = {d["spec"]["topicName"]: d
                 for d in topics.strimzi_objects(specs, NAMESPACE, "city")}
-    assert set(rendered) == set(expected) == {f"cdsp.{s}.v1" for s in (*FIVE, "audit")}
+    assert set(rendered) == set(expected) == {*(f"cdsp.{s}.v1" for s in (*FIVE, "audit")),
+                                              "cdsp.registry.contacts.v1"}
     for name, doc in rendered.items():
         assert doc["spec"] == expected[name]["spec"], name
         assert doc["metadata"]["name"] == expected[name]["metadata"]["name"]
@@ -698,9 +705,10 @@ def test_strimzi_topics_behind_a_switch_match_the_topics_script() -> None:
 # Kubernetes versions whose API schemas every rendered manifest must satisfy: the chart's lowest
 # (Chart.yaml kubeVersion) and the newest kubernetes-validate carries. Strict: an unknown field
 # (a typo such as `servce:` in a probe) is an error, as the API server's strict field validation
-# would make it. Custom resources (Prometheus Operator, Strimzi) have no schema here.
+# would make it. Custom resources (Prometheus Operator, Strimzi, cert-manager) have no schema
+# here (Strimzi's KafkaUser gets one of its own in test_kafka_acls.py).
 KUBE_VERSIONS = ("1.27.0", kubernetes_validate.latest_version())
-CUSTOM_GROUPS = ("monitoring.coreos.com/", "kafka.strimzi.io/")
+CUSTOM_GROUPS = ("monitoring.coreos.com/", "kafka.strimzi.io/", "cert-manager.io/")
 
 
 def schema_problems(docs: list[Doc], version: str) -> list[str]:

@@ -25,11 +25,10 @@ def _event(payload: ev.PersonRegistered | ev.PersonUpdated | ev.HouseholdChanged
                           actor="test", request_id="test").SerializeToString()
 
 
-def _snapshot(person_id: str, household_id: str, phone: str) -> ev.PersonSnapshot:
+def _snapshot(person_id: str, household_id: str, grade: int) -> ev.PersonSnapshot:
     return ev.PersonSnapshot(person_id=person_id, household_id=household_id,
-                             jurisdiction_path=PATH, name="测试", phone=phone,
-                             category=common_pb2.DISABILITY_CATEGORY_VISUAL, grade=2,
-                             household_monthly_income_fen=100_000)
+                             jurisdiction_path=PATH, category=common_pb2.DISABILITY_CATEGORY_VISUAL,
+                             grade=grade, household_monthly_income_fen=100_000)
 
 
 def _row(url: str, sql: str, params: list[object]) -> tuple[object, ...] | None:
@@ -40,12 +39,11 @@ def _row(url: str, sql: str, params: list[object]) -> tuple[object, ...] | None:
 
 def test_duplicates_and_out_of_order_events(stack: devstack.Stack, aid: str) -> None:
     person, household = str(uuid.uuid4()), str(uuid.uuid4())
-    v1 = _event(ev.PersonRegistered(person=_snapshot(person, household, "13800000001")),
-                person, 1)
-    v3 = _event(ev.PersonUpdated(person=_snapshot(person, household, "13800000003"),
-                                 changed_fields=["phone"]), person, 3)
-    v2 = _event(ev.PersonUpdated(person=_snapshot(person, household, "13800000002"),
-                                 changed_fields=["phone"]), person, 2)
+    v1 = _event(ev.PersonRegistered(person=_snapshot(person, household, 1)), person, 1)
+    v3 = _event(ev.PersonUpdated(person=_snapshot(person, household, 3),
+                                 changed_fields=["grade"]), person, 3)
+    v2 = _event(ev.PersonUpdated(person=_snapshot(person, household, 2),
+                                 changed_fields=["grade"]), person, 2)
     h2 = _event(ev.HouseholdChanged(household_id=household, jurisdiction_path=PATH,
                                     monthly_income_fen=80_000), household, 2)
     h1 = _event(ev.HouseholdChanged(household_id=household, jurisdiction_path=PATH,
@@ -68,10 +66,10 @@ def test_duplicates_and_out_of_order_events(stack: devstack.Stack, aid: str) -> 
             break
         time.sleep(0.2)
     assert distinct == (5,)  # duplicates were recognised: one inbox row per distinct event
-    person_row = _row(url, "SELECT phone, version FROM persons WHERE person_id = %s", [person])
+    person_row = _row(url, "SELECT grade, version FROM persons WHERE person_id = %s", [person])
     household_row = _row(url, "SELECT monthly_income_fen, version FROM households "
                               "WHERE household_id = %s", [household])
-    assert person_row == ("13800000003", 3)  # v2 came after v3 and changed nothing
+    assert person_row == (3, 3)             # v2 came after v3 and changed nothing
     assert household_row == (80_000, 2)     # h1 came after h2 and changed nothing
 
 

@@ -45,7 +45,7 @@ def _handlers(service: str, db: Database) -> tuple[dict[str, Handler], dict[str,
 
 
 def _events(person: FakePerson, order: tuple[str, ...]) -> list[Envelope]:
-    made = {"registered": person.registered(), "updated": person.updated(phone="13700000000"),
+    made = {"registered": person.registered(), "updated": person.updated(grade=3),
             "archived": person.archived()}
     return [made[name] for name in order]
 

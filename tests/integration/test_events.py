@@ -49,13 +49,15 @@ def test_a_person_s_life_as_events(tree: Tree, stack: devstack.Stack,
     # The archive carries the record as archived: a projection keeps it as a versioned tombstone.
     archived = unpack_payload(envelopes[4])
     assert isinstance(archived, ev.PersonArchived) and archived.person.archived
-    assert archived.person.person_id == p.person_id and archived.person.name == p.name
+    assert archived.person.person_id == p.person_id and not archived.person.living_alone
     # The resident ID and certificate number never leave the registry.
     assert not any(p.resident_id.encode() in value for value in raw)
-    # One outbox row per event, all published.
-    rows = registry_db.execute("SELECT count(*), count(published_at) FROM outbox "
-                               "WHERE record_key = %s", [p.person_id]).fetchone()
-    assert rows == (5, 5)
+    # One outbox row per event, all published; and the contact (registered, then erased by the
+    # archive) on its own topic.
+    rows = registry_db.execute("SELECT topic, count(*), count(published_at) FROM outbox "
+                               "WHERE record_key = %s GROUP BY topic ORDER BY topic",
+                               [p.person_id]).fetchall()
+    assert rows == [("cdsp.registry.contacts.v1", 2, 2), ("cdsp.registry.v1", 5, 5)]
 
 
 def test_jurisdictions_are_announced_and_their_living_standard_can_change(

@@ -53,7 +53,10 @@ async def test_a_breached_case_action_reaches_the_grid_team_and_the_liaison(
         ("grid_team", tree.grid_paths[0], True), ("liaison", "gw-01", True)]
     for _, _, _, title, body in rows:
         assert title == "帮扶事项逾期：慈善救助"
-        assert body.startswith("王小明家的帮扶事项「慈善救助」应在")
+        # Workers read the household's label (partners' webhooks receive these notices).
+        label = f"编号{person.person_id[:8]}服务对象的家庭"
+        assert body.startswith(f"{label}的帮扶事项「慈善救助」应在")
+        assert "王小明" not in body
         assert "charity_relief" not in body
 
     inbox = notify_admin(tree, notification).ListInbox(pb.ListInboxRequest(

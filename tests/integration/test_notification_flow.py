@@ -116,18 +116,23 @@ async def test_the_registry_s_reminders_reach_the_liaison_and_the_grid_team(
         await db.close()
 
     api = notify_admin(tree, notification)
-    wanted = {("cdsp.events.v1.VerificationDue", "李建国"), ("cdsp.events.v1.VerificationDue",
-                                                          "陈小雨"),
-              ("cdsp.events.v1.VerificationOverdue", "李建国"),
-              ("cdsp.events.v1.VerificationOverdue", "陈小雨"),
-              ("cdsp.events.v1.CertificationDue", "陈小雨")}
+    # Notices for workers name the person by a label with the record's reference, never by name.
+    labels = {adult.person_id: f"编号{adult.person_id[:8]}的服务对象",
+              child.person_id: f"编号{child.person_id[:8]}的服务对象"}
+    wanted = {("cdsp.events.v1.VerificationDue", adult.person_id),
+              ("cdsp.events.v1.VerificationDue", child.person_id),
+              ("cdsp.events.v1.VerificationOverdue", adult.person_id),
+              ("cdsp.events.v1.VerificationOverdue", child.person_id),
+              ("cdsp.events.v1.CertificationDue", child.person_id)}
 
     def inbox(recipient: str) -> list[pb.Notice]:
         return list(api.ListInbox(pb.ListInboxRequest(recipient_id=recipient,
                                                       page_size=50)).notices)
 
     def about(notice: pb.Notice) -> tuple[str, str]:
-        return notice.source_event_type, "李建国" if "李建国" in notice.body else "陈小雨"
+        assert "李建国" not in notice.body and "陈小雨" not in notice.body
+        [who] = [p for p, label in labels.items() if label in notice.body]
+        return notice.source_event_type, who
 
     notices = wait_until(lambda: (found := inbox(liaison)) and len(found) >= 5 and found,
                          "the liaison's inbox has the five reminders")
@@ -135,11 +140,13 @@ async def test_the_registry_s_reminders_reach_the_liaison_and_the_grid_team(
     assert all(n.recipient_kind == "liaison" and n.urgency == pb.NOTICE_URGENCY_NORMAL
                for n in notices)
     month = f"{sixth:%Y-%m}"
-    due = next(n for n in notices if about(n) == ("cdsp.events.v1.VerificationDue", "李建国"))
+    due = next(n for n in notices
+               if about(n) == ("cdsp.events.v1.VerificationDue", adult.person_id))
     assert due.template == "record_check_due" and month in due.body
     assert f"{sixth:%Y-%m}-05 00:00" in due.body
     certificate = next(n for n in notices if n.source_event_type.endswith("CertificationDue"))
-    assert certificate.title == "该申请残疾人证了" and "陈小雨已满3周岁" in certificate.body
+    assert certificate.title == "该申请残疾人证了"
+    assert f"{labels[child.person_id]}已满3周岁" in certificate.body
     settled = notify_db.settled(certificate.source_event_id)
     assert {(kind, channel, status) for kind, _, channel, status, _, _ in settled} >= {
         ("liaison", "inbox", INBOX_DELIVERED), ("grid_team", "inbox", INBOX_DELIVERED)}

@@ -219,7 +219,7 @@ def test_a_warning_published_before_the_registration(
 
     events = RegistryEvents(stack.kafka_bootstrap)
     try:
-        events.publish(person.registered())
+        events.publish(person.registered(), person.contact())
     finally:
         events.close()
     wait_until(lambda: ("resident", person.person_id, "", False, False) in

@@ -11,7 +11,8 @@ from notification.domain.rules import default_rules, enum_token
 from notification.domain.templates import TemplateError, default_book
 from notification.domain.wording import default_wording, parse_wording
 
-GOOD = {"household": {k: {"zh-CN": "x", "en": "x"} for k in ("own", "named", "unknown")}}
+GOOD = {"household": {k: {"zh-CN": "x", "en": "x"} for k in ("own", "named", "unknown")},
+        "label": {k: {"zh-CN": "{ref}", "en": "{ref}"} for k in ("person", "household")}}
 
 
 def test_every_enum_and_bool_value_a_rule_can_feed_has_words() -> None:
@@ -59,6 +60,14 @@ def test_households_are_named_for_their_reader() -> None:
     assert wording.household_name("en", own=False) == "a household"
 
 
+def test_workers_read_a_label_with_the_record_s_reference_never_a_name() -> None:
+    wording = default_wording()
+    assert wording.label("person", "zh-CN", "5b0f7c1e") == "编号5b0f7c1e的服务对象"
+    assert wording.label("household", "zh-CN", "5b0f7c1e") == "编号5b0f7c1e服务对象的家庭"
+    assert wording.label("person", "en", "5b0f7c1e") == "person 5b0f7c1e"
+    assert wording.label("household", "en", "5b0f7c1e") == "the household of person 5b0f7c1e"
+
+
 def test_a_rendered_red_warning_reads_right_in_chinese() -> None:
     wording = default_wording()
     fields = wording.translate({"level": "red"}, "zh-CN")
@@ -103,7 +112,18 @@ def test_a_rendered_case_action_breach_reads_right() -> None:
     ({"household": {"own": {"zh-CN": "x", "en": "x"}}}, "household.named is missing"),
     ({**GOOD, "token": {"level": {"red": {"zh-CN": "红"}}}}, "en is missing"),
     ({**GOOD, "actions": {"red": "text"}}, "table of locale"),
+    ({"household": GOOD["household"]}, "label.person is missing"),
+    ({**GOOD, "label": {**GOOD["label"], "household": {"zh-CN": "某户", "en": "{ref}"}}},
+     "must show the reference"),
 ])
 def test_bad_wording_is_refused_at_load(data: dict[str, object], message: str) -> None:
     with pytest.raises(TemplateError, match=message):
         parse_wording(data)
+
+
+def test_a_case_action_breach_names_the_household_by_its_label_for_the_grid_team() -> None:
+    wording = default_wording()
+    fields = wording.translate({"action": "charity_relief", "due": "2024-05-03 16:00"}, "zh-CN")
+    fields["household"] = wording.label("household", "zh-CN", "5b0f7c1e")
+    text = default_book().render("case_action_breached", fields, "zh-CN")
+    assert text.body.startswith("编号5b0f7c1e服务对象的家庭的帮扶事项「慈善救助」")

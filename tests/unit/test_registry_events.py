@@ -1,4 +1,5 @@
-"""The registry's events carry what other services need, never the resident ID."""
+"""The registry's events carry what other services need, never the resident ID; names, phones
+and guardians only in PersonContact (the restricted contacts topic)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ def test_snapshot_carries_the_record() -> None:
     assert (snap.birth_date.year, snap.birth_date.month, snap.birth_date.day) == (1949, 12, 31)
     assert (snap.category, snap.grade, snap.certified) == (7, 1, True)
     assert snap.household_monthly_income_fen == 250_000
-    assert (snap.guardian_name, snap.guardian_phone) == ("王强", "13700137000")
     assert snap.liaison_id == "w-001"
     assert snap.living_alone is True
     assert list(snap.priority_groups) == ["elderly_living_alone", "multiple_disabilities",
@@ -61,12 +61,41 @@ def test_snapshot_without_guardian_or_liaison_and_archived() -> None:
     p = person(guardian=None)
     p.liaison, p.status, p.archive_reason = None, ARCHIVED, DECEASED
     snap = events.snapshot(p, 0)
-    assert (snap.guardian_name, snap.guardian_phone, snap.liaison_id) == ("", "", "")
+    assert snap.liaison_id == ""
     assert snap.archived is True
     archived = events.person_archived(p, 120_000)
     assert archived.reason == ev.ARCHIVE_REASON_DECEASED
     # The whole record as archived travels with it: a projection's tombstone.
     assert archived.person.archived and archived.person.household_monthly_income_fen == 120_000
+
+
+def test_the_general_events_carry_no_name_phone_or_guardian() -> None:
+    """cdsp.registry.v1 is read by every service (and partners): none of the record's contact
+    details is in any of its person events, on the wire or as text."""
+    p = person()
+    assert "name" not in ev.PersonSnapshot.DESCRIPTOR.fields_by_name
+    secrets = ("王芳", "13800138000", "王强", "13700137000")
+    for message in (events.person_registered(p, 250_000),
+                    events.person_updated(p, 250_000, ["phone", "name", "guardian"]),
+                    events.person_reactivated(p, 250_000)):
+        wire, text = message.SerializeToString(), str(message)
+        for secret in secrets:
+            assert secret.encode() not in wire and secret not in text, (secret, message)
+
+
+def test_the_contact_carries_how_to_reach_the_person_and_an_archive_erases_it() -> None:
+    contact = events.person_contact(person())
+    assert (contact.person_id, contact.name, contact.phone, contact.preferred_channel) == (
+        "5b0f7c1e-3f7a-4d55-9a35-2f1e8f0c9a10", "王芳", "13800138000", 2)
+    assert (contact.guardian_name, contact.guardian_phone, contact.erased) == (
+        "王强", "13700137000", False)
+    assert RESIDENT_ID.encode() not in contact.SerializeToString()
+    assert events.person_contact(person(guardian=None)).guardian_phone == ""
+    archived = person()
+    archived.status, archived.archive_reason = ARCHIVED, DECEASED
+    erased = events.person_contact(archived)
+    assert erased == ev.PersonContact(person_id=archived.person_id, erased=True)
+    assert set(events.CONTACT_FIELDS) == {"name", "phone", "preferred_channel", "guardian"}
 
 
 def test_needs_changed_lists_added_and_removed_sorted() -> None:

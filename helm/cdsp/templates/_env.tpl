@@ -34,6 +34,16 @@ secretKeyRef. Args: (dict "root" $ "svc" $svc) */}}
 {{- if $root.Values.kafka.tls.caSecretName -}}
 {{- $_ := set $plain "CDSP_KAFKA_CA_FILE" (printf "%s/%s" (include "cdsp.kafkaCaDir" $root) $root.Values.kafka.tls.caKey) -}}
 {{- end -}}
+{{- if $root.Values.grpcTls.enabled -}}
+{{- $dir := include "cdsp.grpcTlsDir" $root -}}
+{{- $_ := set $plain "CDSP_GRPC_TLS_CERT" (printf "%s/tls.crt" $dir) -}}
+{{- $_ := set $plain "CDSP_GRPC_TLS_KEY" (printf "%s/tls.key" $dir) -}}
+{{- $_ := set $plain "CDSP_GRPC_TLS_CA" (printf "%s/ca.crt" $dir) -}}
+{{- $_ := set $plain "CDSP_GRPC_HEALTH_ADDR" (printf "0.0.0.0:%v" $root.Values.grpcTls.healthPort) -}}
+{{- if $root.Values.grpcTls.clientAuth -}}
+{{- $_ := set $plain "CDSP_GRPC_TLS_CLIENT_CA" (printf "%s/ca.crt" $dir) -}}
+{{- end -}}
+{{- end -}}
 {{- $plain = mergeOverwrite $plain ($c.extraEnv | default dict) ($svc.env | default dict) -}}
 {{- range $name := keys $plain | sortAlpha }}
 - name: {{ $name }}
@@ -53,6 +63,14 @@ secretKeyRef. Args: (dict "root" $ "svc" $svc) */}}
   valueFrom:
     secretKeyRef: {name: {{ .secretName }}, key: {{ .passwordKey }}}
 {{- end }}
+{{- end }}
+{{- if $root.Values.kafkaUsers.strimzi.enabled }}
+{{- $user := include "cdsp.fullname" (dict "root" $root "name" $svc.name) }}
+- name: CDSP_KAFKA_USERNAME
+  value: {{ $user | quote }}
+- name: CDSP_KAFKA_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ $user }}, key: password}
 {{- end }}
 {{- range $svc.secretEnv }}
 - name: {{ .name }}

@@ -53,6 +53,17 @@ helm.sh/chart: {{ include "cdsp.chart" . }}
 {{- end -}}
 {{- end }}
 
+{{/* Where a service's gRPC certificate Secret is mounted (grpcTls), and its name. */}}
+{{- define "cdsp.grpcTlsDir" -}}/etc/cdsp/grpc-tls{{- end }}
+{{- define "cdsp.grpcTlsSecretName" -}}
+{{ .svc.grpcTlsSecretName | default (printf "%s-grpc-tls" (include "cdsp.fullname" (dict "root" .root "name" .svc.name))) }}
+{{- end }}
+
+{{/* The port the probes ask: the plaintext health-only port with TLS, else the gRPC port. */}}
+{{- define "cdsp.probePort" -}}
+{{ ternary .root.Values.grpcTls.healthPort .svc.grpcPort .root.Values.grpcTls.enabled }}
+{{- end }}
+
 {{/* Where the Kafka CA bundle is mounted (kafka.tls.caSecretName). */}}
 {{- define "cdsp.kafkaCaDir" -}}/etc/cdsp/kafka-ca{{- end }}
 
@@ -91,8 +102,20 @@ names database.migrationSecretName (two roles), else the service's own Secret (o
 {{- if not (has $k.securityProtocol (list "PLAINTEXT" "SSL" "SASL_PLAINTEXT" "SASL_SSL")) -}}
 {{- fail (printf "kafka.securityProtocol must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got %q" (toString $k.securityProtocol)) -}}
 {{- end -}}
-{{- if and (hasPrefix "SASL_" $k.securityProtocol) (not $k.credentials.secretName) -}}
+{{- $users := .Values.kafkaUsers.strimzi.enabled -}}
+{{- if and (hasPrefix "SASL_" $k.securityProtocol) (not $k.credentials.secretName) (not $users) -}}
 {{- fail (printf "kafka.credentials.secretName is required with kafka.securityProtocol %s" $k.securityProtocol) -}}
+{{- end -}}
+{{- if $users -}}
+{{- if not (hasPrefix "SASL_" $k.securityProtocol) -}}
+{{- fail (printf "kafkaUsers.strimzi.enabled gives each service a SCRAM-SHA-512 user: kafka.securityProtocol must be SASL_SSL or SASL_PLAINTEXT, got %s" $k.securityProtocol) -}}
+{{- end -}}
+{{- if ne $k.saslMechanism "SCRAM-SHA-512" -}}
+{{- fail (printf "kafkaUsers.strimzi.enabled: Strimzi's users are SCRAM-SHA-512, but kafka.saslMechanism is %s" $k.saslMechanism) -}}
+{{- end -}}
+{{- if $k.credentials.secretName -}}
+{{- fail "kafkaUsers.strimzi.enabled: each service connects as its own user; remove kafka.credentials.secretName (one user for all)" -}}
+{{- end -}}
 {{- end -}}
 {{- if and (not (hasPrefix "SASL_" $k.securityProtocol)) $k.credentials.secretName -}}
 {{- fail (printf "kafka.credentials.secretName is set but kafka.securityProtocol %s sends no credentials (use SASL_SSL)" $k.securityProtocol) -}}
@@ -100,8 +123,21 @@ names database.migrationSecretName (two roles), else the service's own Secret (o
 {{- if and $k.tls.caSecretName (not (hasSuffix "SSL" $k.securityProtocol)) -}}
 {{- fail (printf "kafka.tls.caSecretName is set but kafka.securityProtocol %s uses no TLS" $k.securityProtocol) -}}
 {{- end -}}
+{{- $tls := .Values.grpcTls -}}
+{{- if and $tls.enabled $tls.certManager.enabled (not $tls.certManager.issuerRef.name) -}}
+{{- fail "grpcTls.certManager.enabled needs grpcTls.certManager.issuerRef.name (the issuer that signs the services' certificates)" -}}
+{{- end -}}
+{{- if and $tls.certManager.enabled (not $tls.enabled) -}}
+{{- fail "grpcTls.certManager.enabled without grpcTls.enabled: the certificates would not be used" -}}
+{{- end -}}
+{{- if and $tls.clientAuth (not $tls.enabled) -}}
+{{- fail "grpcTls.clientAuth (mutual TLS) needs grpcTls.enabled" -}}
+{{- end -}}
 {{- $names := list -}}
 {{- range .Values.services -}}
+{{- if and $tls.enabled (or (eq (int .grpcPort) (int $tls.healthPort)) (eq (int .metricsPort) (int $tls.healthPort))) -}}
+{{- fail (printf "service %q: grpcTls.healthPort %v is its grpcPort or metricsPort" .name $tls.healthPort) -}}
+{{- end -}}
 {{- if not (regexMatch "^[a-z][a-z0-9]{0,30}$" (toString .name)) -}}
 {{- fail (printf "services[].name %q must be a lower-case package name (letters, digits)" (toString .name)) -}}
 {{- end -}}

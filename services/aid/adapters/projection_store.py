@@ -22,23 +22,21 @@ async def upsert_person(uow: UnitOfWork, p: ev.PersonSnapshot, version: int) -> 
     one. A person whose path changed takes their open work along (`rehome_persons`)."""
     row = await uow.fetchone(
         "WITH old AS (SELECT jurisdiction_path FROM persons WHERE person_id = %(id)s), "
-        "up AS (INSERT INTO persons AS t (person_id, household_id, jurisdiction_path, name, "
-        "  category, grade, phone, guardian_phone, liaison_id, living_alone, priority_groups, "
-        "  archived, version) VALUES (%(id)s, %(household)s, %(path)s, %(name)s, %(category)s, "
-        "  %(grade)s, %(phone)s, %(guardian_phone)s, %(liaison)s, %(alone)s, %(groups)s, "
-        "  %(archived)s, %(version)s) "
+        "up AS (INSERT INTO persons AS t (person_id, household_id, jurisdiction_path, "
+        "  category, grade, liaison_id, living_alone, priority_groups, archived, version) "
+        "  VALUES (%(id)s, %(household)s, %(path)s, %(category)s, %(grade)s, %(liaison)s, "
+        "  %(alone)s, %(groups)s, %(archived)s, %(version)s) "
         "  ON CONFLICT (person_id) DO UPDATE SET household_id = EXCLUDED.household_id, "
-        "  jurisdiction_path = EXCLUDED.jurisdiction_path, name = EXCLUDED.name, "
-        "  category = EXCLUDED.category, grade = EXCLUDED.grade, phone = EXCLUDED.phone, "
-        "  guardian_phone = EXCLUDED.guardian_phone, liaison_id = EXCLUDED.liaison_id, "
+        "  jurisdiction_path = EXCLUDED.jurisdiction_path, category = EXCLUDED.category, "
+        "  grade = EXCLUDED.grade, liaison_id = EXCLUDED.liaison_id, "
         "  living_alone = EXCLUDED.living_alone, priority_groups = EXCLUDED.priority_groups, "
         "  archived = EXCLUDED.archived, version = EXCLUDED.version, updated_at = now() "
         "  WHERE t.version < EXCLUDED.version RETURNING 1) "
         "SELECT EXISTS (SELECT 1 FROM up), (SELECT jurisdiction_path FROM old)",
         {"id": p.person_id, "household": p.household_id, "path": p.jurisdiction_path,
-         "name": p.name, "category": p.category, "grade": p.grade, "phone": p.phone,
-         "guardian_phone": p.guardian_phone, "liaison": p.liaison_id, "alone": p.living_alone,
-         "groups": list(p.priority_groups), "archived": p.archived, "version": version})
+         "category": p.category, "grade": p.grade, "liaison": p.liaison_id,
+         "alone": p.living_alone, "groups": list(p.priority_groups), "archived": p.archived,
+         "version": version})
     # A member's snapshot tells where its household is before HouseholdChanged may arrive.
     await uow.execute(
         "INSERT INTO households (household_id, jurisdiction_path, monthly_income_fen, version) "

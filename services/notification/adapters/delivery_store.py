@@ -45,8 +45,9 @@ LEFT JOIN worker_contacts wc ON c.channel = 'email' AND wc.recipient_id = c.reci
 LEFT JOIN webhooks w ON w.webhook_id = c.webhook_id
 ORDER BY c.urgent DESC, c.next_attempt_at
 """
-PHONES = ("SELECT person_id::text, phone, guardian_phone FROM recipients "
-          "WHERE person_id = ANY(%s::uuid[]) AND NOT archived")
+PHONES = ("SELECT r.person_id::text, c.phone, c.guardian_phone FROM recipients r "
+          "JOIN recipient_contacts c ON c.person_id = r.person_id "
+          "WHERE r.person_id = ANY(%s::uuid[]) AND NOT r.archived AND NOT c.erased")
 
 
 @dataclass(frozen=True)

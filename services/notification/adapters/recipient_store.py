@@ -1,5 +1,7 @@
-"""SQL for the projection of residents as recipients (moves forward by version only), their app
-links, and the e-mail contacts of workers and grid teams."""
+"""SQL for the projection of residents as recipients (moves forward by version only), their
+contacts (apart: from the registry's restricted contacts topic, each moving forward by the
+person's version on its own), their app links, and the e-mail contacts of workers and grid
+teams."""
 
 from __future__ import annotations
 
@@ -9,10 +11,15 @@ from cdsp.events.v1 import registry_pb2 as ev
 from runtime.db import UnitOfWork
 from runtime.sql import filed_under
 
+# A contact that has not arrived (or was erased) reads as empty: has_contact says which.
 RECIPIENT_COLUMNS = ("r.person_id::text, r.household_id::text, r.jurisdiction_path, "
-                     "r.display_name, r.category, r.preferred_channel, r.phone, "
-                     "r.guardian_name, r.guardian_phone, r.liaison_id, "
-                     "(a.person_id IS NOT NULL) AS has_app")
+                     "coalesce(c.name, ''), r.category, coalesce(c.preferred_channel, 0), "
+                     "coalesce(c.phone, ''), coalesce(c.guardian_name, ''), "
+                     "coalesce(c.guardian_phone, ''), r.liaison_id, "
+                     "(a.person_id IS NOT NULL) AS has_app, "
+                     "(c.person_id IS NOT NULL AND NOT c.erased) AS has_contact")
+RECIPIENTS = ("recipients r LEFT JOIN recipient_contacts c ON c.person_id = r.person_id "
+              "LEFT JOIN app_links a ON a.person_id = r.person_id")
 
 
 @dataclass(frozen=True)
@@ -28,32 +35,26 @@ class RecipientRow:
     guardian_phone: str
     liaison_id: str
     has_app: bool
+    has_contact: bool
 
 
 async def upsert(uow: UnitOfWork, p: ev.PersonSnapshot, version: int) -> bool:
     """Applies a snapshot newer than what is stored (an archive's too: a versioned tombstone
     that an older registration cannot overwrite); returns False for a stale one. A resident
-    whose path changed takes their notices along (`rehome`)."""
+    whose path changed takes their notices and their contact along (`rehome`)."""
     row = await uow.fetchone(
         "WITH old AS (SELECT jurisdiction_path FROM recipients WHERE person_id = %(id)s), "
         "up AS (INSERT INTO recipients AS t (person_id, household_id, jurisdiction_path, "
-        "  display_name, category, preferred_channel, phone, guardian_name, guardian_phone, "
-        "  liaison_id, archived, version) VALUES (%(id)s, %(household)s, %(path)s, %(name)s, "
-        "  %(category)s, %(channel)s, %(phone)s, %(guardian_name)s, %(guardian_phone)s, "
-        "  %(liaison)s, %(archived)s, %(version)s) "
+        "  category, liaison_id, archived, version) VALUES (%(id)s, %(household)s, %(path)s, "
+        "  %(category)s, %(liaison)s, %(archived)s, %(version)s) "
         "  ON CONFLICT (person_id) DO UPDATE SET household_id = EXCLUDED.household_id, "
-        "  jurisdiction_path = EXCLUDED.jurisdiction_path, "
-        "  display_name = EXCLUDED.display_name, category = EXCLUDED.category, "
-        "  preferred_channel = EXCLUDED.preferred_channel, phone = EXCLUDED.phone, "
-        "  guardian_name = EXCLUDED.guardian_name, guardian_phone = EXCLUDED.guardian_phone, "
+        "  jurisdiction_path = EXCLUDED.jurisdiction_path, category = EXCLUDED.category, "
         "  liaison_id = EXCLUDED.liaison_id, archived = EXCLUDED.archived, "
         "  version = EXCLUDED.version, updated_at = now() "
         "  WHERE t.version < EXCLUDED.version RETURNING 1) "
         "SELECT EXISTS (SELECT 1 FROM up), (SELECT jurisdiction_path FROM old)",
         {"id": p.person_id, "household": p.household_id, "path": p.jurisdiction_path,
-         "name": p.name, "category": p.category, "channel": p.preferred_channel,
-         "phone": p.phone, "guardian_name": p.guardian_name,
-         "guardian_phone": p.guardian_phone, "liaison": p.liaison_id, "archived": p.archived,
+         "category": p.category, "liaison": p.liaison_id, "archived": p.archived,
          "version": version})
     assert row is not None
     applied, old_path = bool(row[0]), row[1]
@@ -62,18 +63,46 @@ async def upsert(uow: UnitOfWork, p: ev.PersonSnapshot, version: int) -> bool:
     return applied
 
 
+async def upsert_contact(uow: UnitOfWork, c: ev.PersonContact, version: int, path: str
+                         ) -> bool:
+    """Applies a contact newer than the one stored; an erased one keeps its version with every
+    field empty (a late older contact cannot bring a number back). Filed where the person's
+    record is, when it is known (the contact's own path may be older than a move)."""
+    erased = c.erased
+    row = await uow.fetchone(
+        "INSERT INTO recipient_contacts AS t (person_id, jurisdiction_path, name, phone, "
+        "  preferred_channel, guardian_name, guardian_phone, erased, version) VALUES (%(id)s, "
+        "  coalesce((SELECT jurisdiction_path FROM recipients WHERE person_id = %(id)s), "
+        "  %(path)s), %(name)s, %(phone)s, %(channel)s, %(guardian_name)s, %(guardian_phone)s, "
+        "  %(erased)s, %(version)s) "
+        "ON CONFLICT (person_id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone, "
+        "  preferred_channel = EXCLUDED.preferred_channel, "
+        "  guardian_name = EXCLUDED.guardian_name, guardian_phone = EXCLUDED.guardian_phone, "
+        "  erased = EXCLUDED.erased, version = EXCLUDED.version, updated_at = now() "
+        "  WHERE t.version < EXCLUDED.version RETURNING 1",
+        {"id": c.person_id, "path": path, "name": "" if erased else c.name,
+         "phone": "" if erased else c.phone, "channel": 0 if erased else c.preferred_channel,
+         "guardian_name": "" if erased else c.guardian_name,
+         "guardian_phone": "" if erased else c.guardian_phone, "erased": erased,
+         "version": version})
+    return row is not None
+
+
 async def rehome(uow: UnitOfWork, moves: list[tuple[str, str]]) -> None:
     """Residents who moved take the notices made for them and their guardians (and those
-    notices' deliveries) to their new jurisdiction, in one statement. Notices for workers and
-    grid teams stay with the workers who received them."""
+    notices' deliveries), and their contact, to their new jurisdiction, in one statement.
+    Notices for workers and grid teams stay with the workers who received them."""
     await uow.execute(
         "WITH moved AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS m(person_id, path)), "
         "notices AS (UPDATE notices x SET jurisdiction_path = m.path FROM moved m "
         "  WHERE x.recipient_id = m.person_id AND x.recipient_kind IN ('resident', 'guardian') "
         "  AND x.jurisdiction_path <> m.path RETURNING x.notice_id, m.path), "
         "deliveries AS (UPDATE deliveries d SET jurisdiction_path = n.path FROM notices n "
-        "  WHERE d.notice_id = n.notice_id RETURNING 1) "
-        "SELECT (SELECT count(*) FROM notices), (SELECT count(*) FROM deliveries)",
+        "  WHERE d.notice_id = n.notice_id RETURNING 1), "
+        "contacts AS (UPDATE recipient_contacts c SET jurisdiction_path = m.path FROM moved m "
+        "  WHERE c.person_id = m.person_id::uuid AND c.jurisdiction_path <> m.path RETURNING 1) "
+        "SELECT (SELECT count(*) FROM notices), (SELECT count(*) FROM deliveries), "
+        "(SELECT count(*) FROM contacts)",
         [[m[0] for m in moves], [m[1] for m in moves]])
 
 
@@ -105,14 +134,14 @@ def _row(values: tuple[object, ...]) -> RecipientRow:
 
 async def get(uow: UnitOfWork, person_id: str) -> RecipientRow | None:
     row = await uow.fetchone(
-        f"SELECT {RECIPIENT_COLUMNS} FROM recipients r LEFT JOIN app_links a USING (person_id) "
+        f"SELECT {RECIPIENT_COLUMNS} FROM {RECIPIENTS} "
         "WHERE r.person_id = %s AND NOT r.archived", [person_id])
     return _row(row) if row else None
 
 
 async def get_many(uow: UnitOfWork, person_ids: list[str]) -> list[RecipientRow]:
     rows = await uow.fetchall(
-        f"SELECT {RECIPIENT_COLUMNS} FROM recipients r LEFT JOIN app_links a USING (person_id) "
+        f"SELECT {RECIPIENT_COLUMNS} FROM {RECIPIENTS} "
         "WHERE r.person_id = ANY(%s::uuid[]) AND NOT r.archived ORDER BY r.person_id",
         [person_ids])
     return [_row(r) for r in rows]
@@ -120,7 +149,7 @@ async def get_many(uow: UnitOfWork, person_ids: list[str]) -> list[RecipientRow]
 
 async def household_members(uow: UnitOfWork, household_id: str) -> list[RecipientRow]:
     rows = await uow.fetchall(
-        f"SELECT {RECIPIENT_COLUMNS} FROM recipients r LEFT JOIN app_links a USING (person_id) "
+        f"SELECT {RECIPIENT_COLUMNS} FROM {RECIPIENTS} "
         "WHERE r.household_id = %s AND NOT r.archived ORDER BY r.person_id", [household_id])
     return [_row(r) for r in rows]
 

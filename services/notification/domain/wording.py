@@ -22,6 +22,7 @@ class Wording:
     tokens: Mapping[str, Mapping[str, Words]]   # template field -> token -> words
     actions: Mapping[str, Words]                 # warning level token -> words
     household: Mapping[str, Words]               # own / named / unknown
+    labels: Mapping[str, Words]                  # person / household, with {ref}
 
     def token(self, field: str, token: str, locale: str) -> str:
         words = self.tokens.get(field, {}).get(token)
@@ -43,6 +44,10 @@ class Wording:
             return _pick(self.household["unknown"], locale)
         return _pick(self.household["named"], locale).replace("{name}", name)
 
+    def label(self, kind: str, locale: str, ref: str) -> str:
+        """A person or household named without their name: by the record's short reference."""
+        return _pick(self.labels[kind], locale).replace("{ref}", ref)
+
 
 def _pick(words: Words, locale: str) -> str:
     return words.get(locale, words[FALLBACK_LOCALE])
@@ -58,7 +63,7 @@ def _words(where: str, raw: Any) -> Words:
 
 
 def parse_wording(data: Mapping[str, Any]) -> Wording:
-    unknown = sorted(set(data) - {"token", "actions", "household"})
+    unknown = sorted(set(data) - {"token", "actions", "household", "label"})
     if unknown:
         raise TemplateError(f"wording: unknown table(s) {', '.join(unknown)}")
     tokens = {field: {tok: _words(f"token.{field}.{tok}", w) for tok, w in table.items()}
@@ -68,7 +73,13 @@ def parse_wording(data: Mapping[str, Any]) -> Wording:
     missing = sorted({"own", "named", "unknown"} - household.keys())
     if missing:
         raise TemplateError(f"wording: household.{missing[0]} is missing")
-    return Wording(tokens, actions, household)
+    labels = {k: _words(f"label.{k}", w) for k, w in data.get("label", {}).items()}
+    for kind in ("person", "household"):
+        if kind not in labels:
+            raise TemplateError(f"wording: label.{kind} is missing")
+        if any("{ref}" not in text for text in labels[kind].values()):
+            raise TemplateError(f"wording: label.{kind} must show the reference {{ref}}")
+    return Wording(tokens, actions, household, labels)
 
 
 @cache

@@ -16,7 +16,12 @@ from notification.adapters.senders.webhook import WebhookSender
 from notification.config import Notifier, NotifySettings
 from notification.entrypoints.grpc_servicer import NotificationServicer
 from notification.service.dispatch import Dispatcher, refresh_pending
-from notification.service.events import REGISTRY_TOPIC, SOURCE_TOPICS, handlers
+from notification.service.events import (
+    CONTACTS_TOPIC,
+    REGISTRY_TOPIC,
+    SOURCE_TOPICS,
+    handlers,
+)
 from notification.service.stream import InboxHub
 from runtime.audit import AUDIT_TOPIC
 from runtime.consumer import EventConsumer
@@ -65,10 +70,12 @@ def add_servicers(server: grpc.aio.Server, rt: Runtime) -> list[str]:
 def consumers(rt: Runtime) -> list[EventConsumer]:
     s = rt.settings
     table = handlers(_notifier(rt))
-    # Two groups, so a city-wide registry update never delays an urgent aid notice.
+    # Groups of their own, so a city-wide registry update never delays an urgent aid notice;
+    # contacts come from the registry's restricted topic, which only this service may read.
     return [EventConsumer(rt.db, s.kafka_bootstrap, group, topics, table,
                           partitions=s.topic_partitions, replication=s.topic_replication)
             for group, topics in (("notification-recipients", [REGISTRY_TOPIC]),
+                                  ("notification-contacts", [CONTACTS_TOPIC]),
                                   ("notification-notices", list(SOURCE_TOPICS)),
                                   # break-glass reads, announced to the jurisdiction read
                                   ("notification-audit", [AUDIT_TOPIC]))]

@@ -1,9 +1,10 @@
 """The notification service's event handlers: the registry's person events keep the recipients
-projection, and every event a rule names is turned into notices (in the consumer's transaction,
-with its inbox row: a redelivered event is a no-op, and the notices' unique key makes even a
-replay from another group send nothing twice). The consumer applies a whole poll in one
-transaction, in order. Snapshot events (a rebuild) only rebuild the projection: they never make
-notices.
+projection, its PersonContact events (on the restricted contacts topic, a consumer group of
+their own) keep the recipients' contacts, and every event a rule names is turned into notices
+(in the consumer's transaction, with its inbox row: a redelivered event is a no-op, and the
+notices' unique key makes even a replay from another group send nothing twice). The consumer
+applies a whole poll in one transaction, in order. Snapshot events (a rebuild) only rebuild the
+projection: they never make notices.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from runtime.consumer import Handler, applies_snapshots
 from runtime.db import UnitOfWork
 
 REGISTRY_TOPIC = "cdsp.registry.v1"
+# Names, phones and guardians: only this service reads this topic (the chart's Kafka ACLs).
+CONTACTS_TOPIC = "cdsp.registry.contacts.v1"
 # The topics whose events may concern people.
 SOURCE_TOPICS = ("cdsp.aid.v1", "cdsp.employment.v1", "cdsp.volunteer.v1")
 
@@ -40,6 +43,14 @@ async def project(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None
         await pending.release(uow, [f"household:{snapshot.household_id}"])
 
 
+@applies_snapshots
+async def project_contact(envelope: Envelope, payload: Message, uow: UnitOfWork) -> None:
+    """Events waiting for this contact (`person_contact:<id>`) wake by the consumer's release."""
+    assert isinstance(payload, rev.PersonContact)
+    await recipient_store.upsert_contact(uow, payload, envelope.aggregate_version,
+                                         envelope.jurisdiction_path)
+
+
 PROJECTED = (rev.PersonRegistered, rev.PersonUpdated, rev.PersonReactivated, rev.PersonArchived)
 
 
@@ -57,4 +68,5 @@ def handlers(n: Notifier) -> dict[str, Handler]:
     table: dict[str, Handler] = {rule.event_type: plan for rule in n.rules.rules}
     for message in PROJECTED:
         table[message.DESCRIPTOR.full_name] = project_and_plan
+    table[rev.PersonContact.DESCRIPTOR.full_name] = project_contact
     return table

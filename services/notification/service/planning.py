@@ -9,6 +9,14 @@ Who is who, from the event:
   liaison: each one's liaison (a worker); grid_team: the jurisdiction the event is filed under.
 A resident or liaison the rule names but nobody can reach is stored as an undeliverable notice
 with the reason, and a NoticeFailed event says so: never dropped in silence.
+
+Contacts (name, phone, preferred channel, guardian) come from the registry's restricted topic,
+read apart from the person's record, so they may arrive later than the record. An event whose
+rules reach a resident or a guardian waits (runtime.pending, `person_contact:<id>`) for the
+contact of each of its persons that has none yet; on its last attempt it is planned with what
+is known (a resident without a phone gets the inbox or is undeliverable, with the reason).
+Notices for workers and grid teams need no contact: they never name the person (partners'
+webhooks receive them), only a neutral label with the record's short reference.
 """
 
 from __future__ import annotations
@@ -33,6 +41,9 @@ from runtime.inputs import is_uuid
 
 log = logging.getLogger("cdsp.notification.planning")
 CHANNEL_NAMES = {channels.PHONE_CALL: "voice", channels.SMS: "sms", channels.APP: "inbox"}
+# Who is reached through a person's contact; also who may read the person's name (their own,
+# their ward's). Workers and grid teams read a label instead.
+CONTACT_KINDS = frozenset({"resident", "guardian"})
 NOTIFY_DISPATCH = "NOTIFY cdsp_deliveries"
 
 
@@ -124,6 +135,7 @@ async def plan_event(n: Notifier, uow: UnitOfWork, envelope: Envelope, payload: 
         return 0
     named = await event_persons(uow, payload)
     persons, about = named.found, named.about
+    pending.wait_for(missing_contacts(rules, persons))
     made = 0
     for rule in rules:
         fed = rule.feed(payload)
@@ -156,6 +168,14 @@ async def plan_event(n: Notifier, uow: UnitOfWork, envelope: Envelope, payload: 
     return made
 
 
+def missing_contacts(rules: list[Rule], persons: list[RecipientRow]) -> list[str]:
+    """The contacts the event must wait for: those of its persons that have none yet, when a
+    rule reaches a resident or a guardian."""
+    if not any(kind in CONTACT_KINDS for rule in rules for kind in rule.recipients):
+        return []
+    return [f"person_contact:{p.person_id}" for p in persons if not p.has_contact]
+
+
 def _unreachable(kind: str, recipient_id: str, envelope: Envelope,
                  persons: list[RecipientRow]) -> Target:
     path = persons[0].jurisdiction_path if persons else envelope.jurisdiction_path
@@ -166,15 +186,27 @@ def _fields(n: Notifier, rule: Rule, fed: dict[str, str], target: Target) -> dic
     locale = n.settings.locale
     values = n.wording.translate(fed, locale)
     person = target.person
-    name = person.display_name if person else ""
+    # Only a resident (about themselves) and a guardian (about their ward) read the name.
+    name = person.display_name if person and target.kind in CONTACT_KINDS else ""
+    ref = short_ref(person.person_id) if person else ""
     if "household" in rule.context:
-        values["household"] = n.wording.household_name(
-            locale, own=target.kind == "resident", name=name)
+        if target.kind == "resident":
+            values["household"] = n.wording.household_name(locale, own=True)
+        elif name or not ref:
+            values["household"] = n.wording.household_name(locale, own=False, name=name)
+        else:
+            values["household"] = n.wording.label("household", locale, ref)
     if "actions" in rule.context:
         values["actions"] = n.wording.actions_for(fed.get("level", ""), locale)
     if "person" in rule.context:
-        values["person"] = name or n.wording.household_name(locale, own=False)
+        values["person"] = (name or (n.wording.label("person", locale, ref) if ref else
+                                     n.wording.household_name(locale, own=False)))
     return values
+
+
+def short_ref(person_id: str) -> str:
+    """The record's short reference in a label (the person id's first 8 characters)."""
+    return person_id[:8]
 
 
 async def _store(n: Notifier, uow: UnitOfWork, envelope: Envelope, rule: Rule,

@@ -1,7 +1,9 @@
 """The registry's events, built from the domain objects (see protos/cdsp/events/v1/registry.proto).
 
 Events carry what other services need and nothing more: never the resident ID or certificate
-number.
+number, and on the general topic (cdsp.registry.v1, read by every service and partners) never a
+name, phone or guardian either. How to reach a person travels as PersonContact on a topic of its
+own, CONTACTS_TOPIC, that only the notification service may read.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from registry.domain.person import ALONE, ARCHIVED, Person
 from registry.domain.verification import CheckMonth
 from runtime.timestamps import to_timestamp
 
+CONTACTS_TOPIC = "cdsp.registry.contacts.v1"
+CONTACT_AGGREGATE = "person_contact"
+# The record's fields a PersonContact carries: a change to any of them publishes one.
+CONTACT_FIELDS = ("name", "phone", "preferred_channel", "guardian")
+
 
 def _date(day: date) -> common_pb2.Date:
     return common_pb2.Date(year=day.year, month=day.month, day=day.day)
@@ -25,22 +32,31 @@ def snapshot(person: Person, household_income_fen: int) -> ev.PersonSnapshot:
         person_id=person.person_id,
         household_id=person.household_id,
         jurisdiction_path=person.jurisdiction_path,
-        name=person.name,
         sex=person.sex,  # type: ignore[arg-type]
         birth_date=_date(person.birth_date),
         category=person.category,  # type: ignore[arg-type]
         grade=person.grade,
         certified=person.certified,
         household_monthly_income_fen=household_income_fen,
-        phone=person.phone,
-        preferred_channel=person.preferred_channel,  # type: ignore[arg-type]
-        guardian_name=person.guardian.name if person.guardian else "",
-        guardian_phone=person.guardian.phone if person.guardian else "",
         liaison_id=person.liaison.worker_id if person.liaison else "",
         living_alone=person.living_situation == ALONE,
         priority_groups=person.priority_groups,
         need_codes=person.need_codes,
         archived=person.status == ARCHIVED,
+    )
+
+
+def person_contact(person: Person) -> ev.PersonContact:
+    """How to reach the person; an archived record's contact is erased (every field empty)."""
+    if person.status == ARCHIVED:
+        return ev.PersonContact(person_id=person.person_id, erased=True)
+    return ev.PersonContact(
+        person_id=person.person_id,
+        name=person.name,
+        phone=person.phone,
+        preferred_channel=person.preferred_channel,  # type: ignore[arg-type]
+        guardian_name=person.guardian.name if person.guardian else "",
+        guardian_phone=person.guardian.phone if person.guardian else "",
     )
 
 

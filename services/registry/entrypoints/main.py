@@ -8,6 +8,7 @@ import grpc
 
 from cdsp.registry.v1 import registry_pb2, registry_pb2_grpc
 from registry.config import Registry, priority_groups_from_env
+from registry.domain import events
 from registry.entrypoints.grpc_servicer import RegistryServicer
 from registry.service.derived_groups import refresh_derived_groups
 from registry.service.reminders import reminder_jobs
@@ -44,6 +45,7 @@ DEFINITION = ServiceDefinition(
     periodic=lambda rt: [PeriodicJob("refresh-derived-groups", 6 * 3600,
                                      lambda: refresh_derived_groups(_registry(rt))),
                          *reminder_jobs(_registry(rt))],
+    extra_topics=(events.CONTACTS_TOPIC,),  # names, phones, guardians: notification alone reads it
 )
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from registry.config import Registry
 from registry.domain import events
 from registry.domain.person import ARCHIVED, DECEASED, MOVED_OUT, UPDATABLE, Person
 from registry.service.access import WRITE_ROLES, load_household, load_person
+from registry.service.contacts import contact_changed, record_contact
 from runtime.auth import SYSTEM, Caller
 from runtime.db import UnitOfWork
 from runtime.errors import AlreadyExists, FieldViolation, InvalidArgument
@@ -40,6 +41,7 @@ async def register_person(reg: Registry, caller: Caller, person: Person) -> pers
             person.created_at = person.updated_at = await person_store.insert_person(uow, person)
             _record_person(uow, person, events.person_registered(person,
                                                                  household.monthly_income_fen))
+            record_contact(uow, person)
     except UniqueViolation:
         raise await _already_registered(reg, person.resident_id) from None
     return person_store.PersonView(person, household.monthly_income_fen, household.address,
@@ -98,6 +100,8 @@ async def update_person(reg: Registry, caller: Caller, incoming: Person, mask: l
         _record_person(uow, updated, events.person_updated(updated, income, changed))
         if "needs" in changed:
             _record_person(uow, updated, events.needs_changed(current, updated))
+        if contact_changed(changed):
+            record_contact(uow, updated)
         return await load_person(uow, current.person_id)
 
 
@@ -115,6 +119,7 @@ async def archive_person(reg: Registry, caller: Caller, person_id: str, reason: 
         person.version += 1
         await person_store.update_person(uow, person, archived=True)
         _record_person(uow, person, events.person_archived(person, view.household_income_fen))
+        record_contact(uow, person)  # erased: whoever holds it drops it
         return await load_person(uow, person_id)
 
 

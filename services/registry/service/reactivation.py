@@ -17,6 +17,7 @@ from registry.adapters import person_store
 from registry.config import Registry
 from registry.domain import events
 from registry.service.access import WRITE_ROLES, load_household, load_person
+from registry.service.contacts import record_contact
 from runtime.auth import Caller
 from runtime.errors import NotFound, Violations
 from runtime.inputs import is_uuid
@@ -50,4 +51,5 @@ async def reactivate_person(reg: Registry, caller: Caller, person_id: str, house
         uow.record(events.person_reactivated(person, household.monthly_income_fen),
                    aggregate_type="person", aggregate_id=person.person_id,
                    version=person.version, jurisdiction_path=person.jurisdiction_path)
+        record_contact(uow, person)
         return await load_person(uow, person.person_id)

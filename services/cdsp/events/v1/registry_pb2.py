@@ -26,37 +26,39 @@ from cdsp.common.v1 import common_pb2 as cdsp_dot_common_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x64sp/events/v1/registry.proto\x12\x0e\x63\x64sp.events.v1\x1a\x1b\x63\x64sp/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x04\n\x0ePersonSnapshot\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x14\n\x0chousehold_id\x18\x02 \x01(\t\x12\x19\n\x11jurisdiction_path\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12 \n\x03sex\x18\x05 \x01(\x0e\x32\x13.cdsp.common.v1.Sex\x12(\n\nbirth_date\x18\x06 \x01(\x0b\x32\x14.cdsp.common.v1.Date\x12\x34\n\x08\x63\x61tegory\x18\x07 \x01(\x0e\x32\".cdsp.common.v1.DisabilityCategory\x12\r\n\x05grade\x18\x08 \x01(\x05\x12\x11\n\tcertified\x18\t \x01(\x08\x12$\n\x1chousehold_monthly_income_fen\x18\n \x01(\x03\x12\r\n\x05phone\x18\x0b \x01(\t\x12\x39\n\x11preferred_channel\x18\x0c \x01(\x0e\x32\x1e.cdsp.common.v1.ContactChannel\x12\x15\n\rguardian_name\x18\r \x01(\t\x12\x16\n\x0eguardian_phone\x18\x0e \x01(\t\x12\x12\n\nliaison_id\x18\x0f \x01(\t\x12\x14\n\x0cliving_alone\x18\x10 \x01(\x08\x12\x17\n\x0fpriority_groups\x18\x11 \x03(\t\x12\x12\n\nneed_codes\x18\x12 \x03(\t\x12\x10\n\x08\x61rchived\x18\x13 \x01(\x08\"B\n\x10PersonRegistered\x12.\n\x06person\x18\x01 \x01(\x0b\x32\x1e.cdsp.events.v1.PersonSnapshot\"W\n\rPersonUpdated\x12.\n\x06person\x18\x01 \x01(\x0b\x32\x1e.cdsp.events.v1.PersonSnapshot\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"[\n\x12PersonNeedsChanged\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x02 \x03(\t\x12\x0f\n\x07removed\x18\x03 \x03(\t\x12\x12\n\nneed_codes\x18\x04 \x03(\t\"\x82\x01\n\x0ePersonArchived\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12-\n\x06reason\x18\x02 \x01(\x0e\x32\x1d.cdsp.events.v1.ArchiveReason\x12.\n\x06person\x18\x03 \x01(\x0b\x32\x1e.cdsp.events.v1.PersonSnapshot\"C\n\x11PersonReactivated\x12.\n\x06person\x18\x01 \x01(\x0b\x32\x1e.cdsp.events.v1.PersonSnapshot\"o\n\x14VerificationRecorded\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12/\n\x0bverified_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bverifier_id\x18\x03 \x01(\t\"\x88\x01\n\x13JurisdictionChanged\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\x05\x12\x13\n\x0bparent_code\x18\x04 \x01(\t\x12\x0c\n\x04path\x18\x05 \x01(\t\x12#\n\x1bminimum_living_standard_fen\x18\x06 \x01(\x03\"\x95\x01\n\x0fVerificationDue\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12*\n\x06\x64ue_by\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_verified_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05month\x18\x04 \x01(\t\"\x99\x01\n\x13VerificationOverdue\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12*\n\x06\x64ue_by\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_verified_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05month\x18\x04 \x01(\t\"S\n\x10\x43\x65rtificationDue\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12,\n\x0ethird_birthday\x18\x02 \x01(\x0b\x32\x14.cdsp.common.v1.Date\"q\n\x10HouseholdChanged\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12\x19\n\x11jurisdiction_path\x18\x02 \x01(\t\x12\x1a\n\x12monthly_income_fen\x18\x03 \x01(\x03J\x04\x08\x04\x10\x05R\nmember_ids*j\n\rArchiveReason\x12\x1e\n\x1a\x41RCHIVE_REASON_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41RCHIVE_REASON_MOVED_OUT\x10\x01\x12\x1b\n\x17\x41RCHIVE_REASON_DECEASED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x64sp/events/v1/registry.proto\x12\x0e\x63\x64sp.events.v1\x1a\x1b\x63\x64sp/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x03\n\x0ePersonSnapshot\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x14\n\x0chousehold_id\x18\x02 \x01(\t\x12\x19\n\x11jurisdiction_path\x18\x03 \x01(\t\x12 \n\x03sex\x18\x05 \x01(\x0e\x32\x13.cdsp.common.v1.Sex\x12(\n\nbirth_date\x18\x06 \x01(\x0b\x32\x14.cdsp.common.v1.Date\x12\x34\n\x08\x63\x61tegory\x18\x07 \x01(\x0e\x32\".cdsp.common.v1.DisabilityCategory\x12\r\n\x05grade\x18\x08 \x01(\x05\x12\x11\n\tcertified\x18\t \x01(\x08\x12$\n\x1chousehold_monthly_income_fen\x18\n \x01(\x03\x12\x12\n\nliaison_id\x18\x0f \x01(\t\x12\x14\n\x0cliving_alone\x18\x10 \x01(\x08\x12\x17\n\x0fpriority_groups\x18\x11 \x03(\t\x12\x12\n\nneed_codes\x18\x12 \x03(\t\x12\x10\n\x08\x61rchived\x18\x13 \x01(\x08J\x04\x08\x04\x10\x05J\x04\x08\x0b\x10\x0cJ\x04\x08\x0c\x10\rJ\x04\x08\r\x10\x0eJ\x04\x08\x0e\x10\x0fR\x04nameR\x05phoneR\x11preferred_channelR\rguardian_nameR\x0eguardian_phone\"\xb9\x01\n\rPersonContact\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\x39\n\x11preferred_channel\x18\x04 \x01(\x0e\x32\x1e.cdsp.common.v1.ContactChannel\x12\x15\n\rguardian_name\x18\x05 \x01(\t\x12\x16\n\x0eguardian_phone\x18\x06 \x01(\t\x12\x0e\n\x06\x65rased\x18\x07 \x01(\x08\"B\n\x10PersonRegistered\x12.\n\x06person\x18\x01 \x01(\x0b\x32\x1e.cdsp.events.v1.PersonSnapshot\"W\n\rPersonUpdated\x12.\n\x06person\x18\x01 \x01(\x0b\x32\x1e.cdsp.events.v1.PersonSnapshot\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"[\n\x12PersonNeedsChanged\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x02 \x03(\t\x12\x0f\n\x07removed\x18\x03 \x03(\t\x12\x12\n\nneed_codes\x18\x04 \x03(\t\"\x82\x01\n\x0ePersonArchived\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12-\n\x06reason\x18\x02 \x01(\x0e\x32\x1d.cdsp.events.v1.ArchiveReason\x12.\n\x06person\x18\x03 \x01(\x0b\x32\x1e.cdsp.events.v1.PersonSnapshot\"C\n\x11PersonReactivated\x12.\n\x06person\x18\x01 \x01(\x0b\x32\x1e.cdsp.events.v1.PersonSnapshot\"o\n\x14VerificationRecorded\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12/\n\x0bverified_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bverifier_id\x18\x03 \x01(\t\"\x88\x01\n\x13JurisdictionChanged\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\x05\x12\x13\n\x0bparent_code\x18\x04 \x01(\t\x12\x0c\n\x04path\x18\x05 \x01(\t\x12#\n\x1bminimum_living_standard_fen\x18\x06 \x01(\x03\"\x95\x01\n\x0fVerificationDue\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12*\n\x06\x64ue_by\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_verified_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05month\x18\x04 \x01(\t\"\x99\x01\n\x13VerificationOverdue\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12*\n\x06\x64ue_by\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_verified_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05month\x18\x04 \x01(\t\"S\n\x10\x43\x65rtificationDue\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12,\n\x0ethird_birthday\x18\x02 \x01(\x0b\x32\x14.cdsp.common.v1.Date\"q\n\x10HouseholdChanged\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12\x19\n\x11jurisdiction_path\x18\x02 \x01(\t\x12\x1a\n\x12monthly_income_fen\x18\x03 \x01(\x03J\x04\x08\x04\x10\x05R\nmember_ids*j\n\rArchiveReason\x12\x1e\n\x1a\x41RCHIVE_REASON_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41RCHIVE_REASON_MOVED_OUT\x10\x01\x12\x1b\n\x17\x41RCHIVE_REASON_DECEASED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cdsp.events.v1.registry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ARCHIVEREASON']._serialized_start=1852
-  _globals['_ARCHIVEREASON']._serialized_end=1958
+  _globals['_ARCHIVEREASON']._serialized_start=1998
+  _globals['_ARCHIVEREASON']._serialized_end=2104
   _globals['_PERSONSNAPSHOT']._serialized_start=112
-  _globals['_PERSONSNAPSHOT']._serialized_end=638
-  _globals['_PERSONREGISTERED']._serialized_start=640
-  _globals['_PERSONREGISTERED']._serialized_end=706
-  _globals['_PERSONUPDATED']._serialized_start=708
-  _globals['_PERSONUPDATED']._serialized_end=795
-  _globals['_PERSONNEEDSCHANGED']._serialized_start=797
-  _globals['_PERSONNEEDSCHANGED']._serialized_end=888
-  _globals['_PERSONARCHIVED']._serialized_start=891
-  _globals['_PERSONARCHIVED']._serialized_end=1021
-  _globals['_PERSONREACTIVATED']._serialized_start=1023
-  _globals['_PERSONREACTIVATED']._serialized_end=1090
-  _globals['_VERIFICATIONRECORDED']._serialized_start=1092
-  _globals['_VERIFICATIONRECORDED']._serialized_end=1203
-  _globals['_JURISDICTIONCHANGED']._serialized_start=1206
-  _globals['_JURISDICTIONCHANGED']._serialized_end=1342
-  _globals['_VERIFICATIONDUE']._serialized_start=1345
-  _globals['_VERIFICATIONDUE']._serialized_end=1494
-  _globals['_VERIFICATIONOVERDUE']._serialized_start=1497
-  _globals['_VERIFICATIONOVERDUE']._serialized_end=1650
-  _globals['_CERTIFICATIONDUE']._serialized_start=1652
-  _globals['_CERTIFICATIONDUE']._serialized_end=1735
-  _globals['_HOUSEHOLDCHANGED']._serialized_start=1737
-  _globals['_HOUSEHOLDCHANGED']._serialized_end=1850
+  _globals['_PERSONSNAPSHOT']._serialized_end=596
+  _globals['_PERSONCONTACT']._serialized_start=599
+  _globals['_PERSONCONTACT']._serialized_end=784
+  _globals['_PERSONREGISTERED']._serialized_start=786
+  _globals['_PERSONREGISTERED']._serialized_end=852
+  _globals['_PERSONUPDATED']._serialized_start=854
+  _globals['_PERSONUPDATED']._serialized_end=941
+  _globals['_PERSONNEEDSCHANGED']._serialized_start=943
+  _globals['_PERSONNEEDSCHANGED']._serialized_end=1034
+  _globals['_PERSONARCHIVED']._serialized_start=1037
+  _globals['_PERSONARCHIVED']._serialized_end=1167
+  _globals['_PERSONREACTIVATED']._serialized_start=1169
+  _globals['_PERSONREACTIVATED']._serialized_end=1236
+  _globals['_VERIFICATIONRECORDED']._serialized_start=1238
+  _globals['_VERIFICATIONRECORDED']._serialized_end=1349
+  _globals['_JURISDICTIONCHANGED']._serialized_start=1352
+  _globals['_JURISDICTIONCHANGED']._serialized_end=1488
+  _globals['_VERIFICATIONDUE']._serialized_start=1491
+  _globals['_VERIFICATIONDUE']._serialized_end=1640
+  _globals['_VERIFICATIONOVERDUE']._serialized_start=1643
+  _globals['_VERIFICATIONOVERDUE']._serialized_end=1796
+  _globals['_CERTIFICATIONDUE']._serialized_start=1798
+  _globals['_CERTIFICATIONDUE']._serialized_end=1881
+  _globals['_HOUSEHOLDCHANGED']._serialized_start=1883
+  _globals['_HOUSEHOLDCHANGED']._serialized_end=1996
 # @@protoc_insertion_point(module_scope)

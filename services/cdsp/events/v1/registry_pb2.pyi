@@ -41,7 +41,9 @@ Global___ArchiveReason: _TypeAlias = ArchiveReason  # noqa: Y015
 @_typing.final
 class PersonSnapshot(_message.Message):
     """What other services need to know about a person. Deliberately without the resident ID and
-    certificate numbers: no consumer needs them, so they never leave the registry.
+    certificate numbers: no consumer needs them, so they never leave the registry. Nor without the
+    person's name, phone, preferred channel or guardian: only the notification service reaches
+    people, and it gets them as PersonContact on the restricted topic cdsp.registry.contacts.v1.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -49,17 +51,12 @@ class PersonSnapshot(_message.Message):
     PERSON_ID_FIELD_NUMBER: _builtins.int
     HOUSEHOLD_ID_FIELD_NUMBER: _builtins.int
     JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
-    NAME_FIELD_NUMBER: _builtins.int
     SEX_FIELD_NUMBER: _builtins.int
     BIRTH_DATE_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
     GRADE_FIELD_NUMBER: _builtins.int
     CERTIFIED_FIELD_NUMBER: _builtins.int
     HOUSEHOLD_MONTHLY_INCOME_FEN_FIELD_NUMBER: _builtins.int
-    PHONE_FIELD_NUMBER: _builtins.int
-    PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
-    GUARDIAN_NAME_FIELD_NUMBER: _builtins.int
-    GUARDIAN_PHONE_FIELD_NUMBER: _builtins.int
     LIAISON_ID_FIELD_NUMBER: _builtins.int
     LIVING_ALONE_FIELD_NUMBER: _builtins.int
     PRIORITY_GROUPS_FIELD_NUMBER: _builtins.int
@@ -68,16 +65,11 @@ class PersonSnapshot(_message.Message):
     person_id: _builtins.str
     household_id: _builtins.str
     jurisdiction_path: _builtins.str
-    name: _builtins.str
     sex: _common_pb2.Sex.ValueType
     category: _common_pb2.DisabilityCategory.ValueType
     grade: _builtins.int
     certified: _builtins.bool
     household_monthly_income_fen: _builtins.int
-    phone: _builtins.str
-    preferred_channel: _common_pb2.ContactChannel.ValueType
-    guardian_name: _builtins.str
-    guardian_phone: _builtins.str
     liaison_id: _builtins.str
     living_alone: _builtins.bool
     archived: _builtins.bool
@@ -93,17 +85,12 @@ class PersonSnapshot(_message.Message):
         person_id: _builtins.str = ...,
         household_id: _builtins.str = ...,
         jurisdiction_path: _builtins.str = ...,
-        name: _builtins.str = ...,
         sex: _common_pb2.Sex.ValueType = ...,
         birth_date: _common_pb2.Date | None = ...,
         category: _common_pb2.DisabilityCategory.ValueType = ...,
         grade: _builtins.int = ...,
         certified: _builtins.bool = ...,
         household_monthly_income_fen: _builtins.int = ...,
-        phone: _builtins.str = ...,
-        preferred_channel: _common_pb2.ContactChannel.ValueType = ...,
-        guardian_name: _builtins.str = ...,
-        guardian_phone: _builtins.str = ...,
         liaison_id: _builtins.str = ...,
         living_alone: _builtins.bool = ...,
         priority_groups: _abc.Iterable[_builtins.str] | None = ...,
@@ -112,11 +99,55 @@ class PersonSnapshot(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["birth_date", b"birth_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["archived", b"archived", "birth_date", b"birth_date", "category", b"category", "certified", b"certified", "grade", b"grade", "guardian_name", b"guardian_name", "guardian_phone", b"guardian_phone", "household_id", b"household_id", "household_monthly_income_fen", b"household_monthly_income_fen", "jurisdiction_path", b"jurisdiction_path", "liaison_id", b"liaison_id", "living_alone", b"living_alone", "name", b"name", "need_codes", b"need_codes", "person_id", b"person_id", "phone", b"phone", "preferred_channel", b"preferred_channel", "priority_groups", b"priority_groups", "sex", b"sex"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["archived", b"archived", "birth_date", b"birth_date", "category", b"category", "certified", b"certified", "grade", b"grade", "household_id", b"household_id", "household_monthly_income_fen", b"household_monthly_income_fen", "jurisdiction_path", b"jurisdiction_path", "liaison_id", b"liaison_id", "living_alone", b"living_alone", "need_codes", b"need_codes", "person_id", b"person_id", "priority_groups", b"priority_groups", "sex", b"sex"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PersonSnapshot: _TypeAlias = PersonSnapshot  # noqa: Y015
+
+@_typing.final
+class PersonContact(_message.Message):
+    """How to reach a person, on the restricted topic cdsp.registry.contacts.v1 (keyed by person_id,
+    aggregate type person_contact, at the person's version): published when the record is
+    registered, when one of these fields changes, when it is reactivated, and when it is archived
+    (then `erased`, with every contact field empty: whoever holds the contact drops it). Only the
+    notification service may read this topic (the Kafka ACLs of the Helm chart).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
+    GUARDIAN_NAME_FIELD_NUMBER: _builtins.int
+    GUARDIAN_PHONE_FIELD_NUMBER: _builtins.int
+    ERASED_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    name: _builtins.str
+    phone: _builtins.str
+    preferred_channel: _common_pb2.ContactChannel.ValueType
+    guardian_name: _builtins.str
+    guardian_phone: _builtins.str
+    erased: _builtins.bool
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        preferred_channel: _common_pb2.ContactChannel.ValueType = ...,
+        guardian_name: _builtins.str = ...,
+        guardian_phone: _builtins.str = ...,
+        erased: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["erased", b"erased", "guardian_name", b"guardian_name", "guardian_phone", b"guardian_phone", "name", b"name", "person_id", b"person_id", "phone", b"phone", "preferred_channel", b"preferred_channel"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonContact: _TypeAlias = PersonContact  # noqa: Y015
 
 @_typing.final
 class PersonRegistered(_message.Message):
