@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 import cdsp.events.v1.registry_pb2  # noqa: F401  (registers the payload types)
 from cdsp.events.v1.envelope_pb2 import Envelope
@@ -62,4 +62,27 @@ def read_key(bootstrap: str, topic: str, key: str, count: int) -> list[Envelope]
     try:
         return reader.wait_for(lambda found: len(found) >= count, key=key)
     finally:
+        reader.close()
+
+
+def wait_group_past(bootstrap: str, group: str, topic: str, timeout: float = 30.0) -> None:
+    """Waits until the consumer group has committed every partition of `topic` up to the end
+    it has now: the group took in (handled, or skipped as nobody's) every record there is."""
+    reader = TopicReader(bootstrap, topic)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        reader.poll()
+        ends = reader.consumer.end_offsets(reader.consumer.assignment())
+        deadline = time.monotonic() + timeout
+        behind: dict[int, int] = {}
+        while time.monotonic() < deadline:
+            committed = admin.list_group_offsets({group: list(ends)})[group]
+            behind = {tp.partition: end - (committed[tp].offset if tp in committed else 0)
+                      for tp, end in ends.items() if end > 0}
+            if not any(n > 0 for n in behind.values()):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"group {group} behind on {topic} after {timeout}s: {behind}")
+    finally:
+        admin.close()
         reader.close()

@@ -59,8 +59,11 @@ async def test_a_breached_case_action_reaches_the_grid_team_and_the_liaison(
         assert "王小明" not in body
         assert "charity_relief" not in body
 
-    inbox = notify_admin(tree, notification).ListInbox(pb.ListInboxRequest(
-        recipient_id=tree.grid_paths[0]))
-    [notice] = [n for n in inbox.notices if n.title == "帮扶事项逾期：慈善救助"]
+    def in_inbox() -> list[pb.Notice]:  # the inbox lists a notice once its delivery is done
+        inbox = notify_admin(tree, notification).ListInbox(pb.ListInboxRequest(
+            recipient_id=tree.grid_paths[0]))
+        return [n for n in inbox.notices if n.title == "帮扶事项逾期：慈善救助"]
+
+    [notice] = wait_until(in_inbox, "the breach in the grid team's inbox")
     assert notice.urgency == pb.NOTICE_URGENCY_URGENT
     assert all(d[3] == INBOX_DELIVERED for d in notify_db.settled(notice.source_event_id))
