@@ -11,9 +11,11 @@ the services run beside an existing PostgreSQL and Kafka.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import glob
 import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -40,6 +42,10 @@ ENDPOINT_PORTS = {"webhook": 18080, "sms": 18081, "smtp": 18025}
 DEV_PROVIDER_KEY = "cdsp-dev-sms-provider-key"
 # The local identity issuer (scripts/local_issuer.py): JWKS, revocation list, password login.
 ISSUER_PORT = 18090
+
+
+def _random_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
 
 
 @dataclass
@@ -124,11 +130,26 @@ class Stack:
         })
         for other in SERVICES:
             env[f"CDSP_{other.upper()}_ADDR"] = self.grpc_addr(other)
+        if service == "registry":
+            env.update(self.pii_env())
         if service == "notification":
             env.update(self.endpoint_env())
         if service == "volunteer":  # a local stack shows a missed visit within seconds
             env.setdefault("CDSP_VOLUNTEER_SCAN_S", "5")
         return env
+
+    def pii_env(self) -> dict[str, str]:
+        """The registry's keys for identifiers at rest (runtime.pii): random for each stack,
+        kept in its state folder (0600) so a restarted stack reads what it sealed."""
+        path = self.state_dir / "pii-keys.json"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump({"CDSP_PII_KEYS": f"dev-1:{_random_key()}",
+                           "CDSP_PII_INDEX_KEY": _random_key()}, out)
+        keys: dict[str, str] = json.loads(path.read_text())
+        return keys
 
     def token_env(self) -> dict[str, str]:
         """Where the services read the identity issuer's keys and revocation list."""

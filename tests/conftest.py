@@ -50,6 +50,8 @@ def stack() -> Iterator[devstack.Stack]:
     stack = devstack.Stack(state_dir=state, pg_port=26000 + slot, kafka_port=19300 + slot,
                            port_offset=-30000 + 10 * slot, metrics_offset=1000 + 10 * slot,
                            revocations_refresh_s=1)
+    # Registry code a test runs in its own process seals and opens with the stack's keys.
+    os.environ.update(stack.pii_env())
     devstack.start_postgres(stack)
     devstack.start_broker(stack)
     try:

@@ -20,7 +20,9 @@ from cdsp.common.v1 import common_pb2 as common
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1 import registry_pb2_grpc
 from dev_identity import LocalIdentity, local_identity
+from registry.adapters import person_store
 from registry.domain.resident_id import check_char
+from runtime import pii
 from runtime.grpc_client import bad_request_fields, sync_channel
 from runtime.token_signing import SERVICE_AUDIENCES
 
@@ -152,10 +154,12 @@ def age_record(db: psycopg.Connection, person_id: str, born: date) -> str:
     as if the person had been registered that much earlier (the service reads "today" from the
     clock, so the person moves instead). Returns the new resident ID."""
     number = resident_id(born)
+    sealed = pii.keys().seal(number, pii.aad(person_store.RESIDENT_ID, person_id))
     with db.transaction():
         db.execute("SELECT set_config('cdsp.scope', '/%', true)")
-        db.execute("UPDATE persons SET resident_id = %s, birth_date = %s WHERE person_id = %s",
-                   [number, born, person_id])
+        db.execute("UPDATE persons SET resident_id_sealed = %s, resident_id_index = %s, "
+                   "birth_date = %s WHERE person_id = %s",
+                   [sealed, person_store.resident_id_index(number), born, person_id])
     return number
 
 

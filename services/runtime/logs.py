@@ -35,10 +35,12 @@ def mask_email(value: str) -> str:
 
 
 def mask_resident_id(value: str) -> str:
-    """For error messages: shows only the first 6 (area) and last character."""
-    if len(value) <= 7:
+    """Shows only the 6-digit area code. Nothing more: a record shows the birth date and sex to
+    the same reader, and with the last character too (the check digit) the 500 sequence numbers
+    a birth date and sex leave would narrow to some 45; without it they stay 500."""
+    if len(value) <= 6:
         return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 7) + value[-1]
+    return value[:6] + "*" * (len(value) - 6)
 
 
 class JsonFormatter(logging.Formatter):

@@ -32,6 +32,8 @@ PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "read_own": (*WORKERS, "family_doctor", "service", *SELF),
         "write": WORKERS,
         "administer": ADMINS,
+        # Registrations of a resident ID filed elsewhere: those who cover both places decide.
+        "review": ("community_worker", *ADMINS),
         # Not a method's permission: who sees resident ID and certificate numbers unmasked.
         "see_identity": WORKERS,
     },
@@ -90,7 +92,9 @@ METHODS: dict[str, MethodRule] = {
         "ArchivePerson": ("write", True), "ReactivatePerson": ("write", True),
         "ListPersons": ("read", True), "RecordVerification": ("write", True),
         "ListOverdueVerifications": ("read", True), "ListCertificationDue": ("read", True),
-        "AddServiceRecord": ("write", True), "GetStatistics": ("read", False)}),
+        "AddServiceRecord": ("write", True), "GetStatistics": ("read", False),
+        "ListRegistrationReviews": ("review", True),
+        "ResolveRegistrationReview": ("review", True)}),
     **_methods("aid", "cdsp.aid.v1.AidService", {
         "ReportHardship": ("write", True), "GetCase": ("read", True), "ListCases": ("read", True),
         "ResolveCase": ("write", True), "CompleteCaseAction": ("write", True),

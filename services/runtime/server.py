@@ -77,6 +77,9 @@ class ServiceDefinition:
     # contacts topic). With its consumers' topics and groups, this is what its Kafka user may do
     # (the Helm chart's KafkaUser ACLs; tests/deploy derive them from here).
     extra_topics: tuple[str, ...] = ()
+    # Run once the database is open, before the service serves (the registry checks its
+    # encryption keys and seals plaintext left by rows written before sealing).
+    on_start: Callable[[Runtime], Awaitable[None]] | None = None
 
 
 class Worker(Protocol):
@@ -130,6 +133,8 @@ async def serve(definition: ServiceDefinition) -> None:
                   settings.db_pool_max)
     await db.open()
     runtime = Runtime(settings, db)
+    if definition.on_start is not None:
+        await definition.on_start(runtime)
     serve_metrics(settings.metrics_addr)
     watch_pool(db.stats)
 

@@ -11,8 +11,13 @@ from psycopg.types.json import Jsonb
 
 from registry.domain.contact import Guardian, Liaison
 from registry.domain.person import Need, Person
+from runtime import pii
 from runtime.auth import SYSTEM
 from runtime.db import UnitOfWork
+from runtime.pii import aad
+
+# Associated data of the sealed columns (a value opens only in its own column and row).
+RESIDENT_ID, CERTIFICATE = "persons.resident_id", "persons.certificate_number"
 
 # ---------------------------------------------------------------- persons
 
@@ -27,8 +32,8 @@ class PersonView:
     service_history: list[tuple[datetime, str, str, str]]
 
 
-_P = ("p.person_id::text, p.name, p.resident_id, p.category, p.grade, p.certified, "
-      "coalesce(p.certificate_number, ''), p.household_id::text, p.jurisdiction_path, p.phone, "
+_P = ("p.person_id::text, p.name, p.resident_id_sealed, p.category, p.grade, p.certified, "
+      "p.certificate_sealed, p.household_id::text, p.jurisdiction_path, p.phone, "
       "p.preferred_channel, p.guardian, p.liaison, p.living_situation, p.priority_groups, "
       "p.needs, p.sex, p.birth_date, p.status, p.archive_reason, p.last_verified_at, "
       "p.created_at, p.updated_at, p.version, h.monthly_income_fen, h.address, h.grid_code")
@@ -38,9 +43,12 @@ _FROM = "FROM persons p JOIN households h ON h.household_id = p.household_id"
 def _person(row: Any) -> PersonView:
     guardian = Guardian(**row[11]) if row[11] else None
     liaison = Liaison(**row[12]) if row[12] else None
+    keys = pii.keys()
     person = Person(
-        person_id=row[0], name=row[1], resident_id=row[2], category=row[3], grade=row[4],
-        certified=row[5], certificate_number=row[6], household_id=row[7],
+        person_id=row[0], name=row[1], resident_id=keys.open(row[2], aad(RESIDENT_ID, row[0])),
+        category=row[3], grade=row[4], certified=row[5],
+        certificate_number=keys.open(row[6], aad(CERTIFICATE, row[0])) if row[6] else "",
+        household_id=row[7],
         jurisdiction_path=row[8], phone=row[9], preferred_channel=row[10], guardian=guardian,
         liaison=liaison, living_situation=row[13], priority_groups=list(row[14]),
         needs=[Need(**n) for n in row[15]], sex=row[16], birth_date=row[17], status=row[18],
@@ -87,29 +95,40 @@ async def get_person_anywhere(uow: UnitOfWork, person_id: str, lock: bool = Fals
         await uow.with_scope(uow.caller)
 
 
+def resident_id_index(resident_id: str) -> bytes:
+    """The keyed blind index of a resident ID: one file per person, and exact search."""
+    return pii.keys().index(RESIDENT_ID, resident_id.strip().upper())
+
+
 async def holder_of_resident_id(uow: UnitOfWork, resident_id: str
-                                ) -> tuple[str, int, int] | None:
-    """(person_id, status, archive_reason) of the record that holds a resident ID, wherever it
-    is filed: the error refusing a second registration says what became of the first."""
+                                ) -> tuple[str, int, int, str] | None:
+    """(person_id, status, archive_reason, jurisdiction path) of the record that holds a
+    resident ID, wherever it is filed: the use case decides what the caller may learn of it."""
     await uow.with_scope(SYSTEM)
     try:
-        row = await uow.fetchone("SELECT person_id::text, status, archive_reason FROM persons "
-                                 "WHERE resident_id = %s", [resident_id])
+        row = await uow.fetchone("SELECT person_id::text, status, archive_reason, "
+                                 "jurisdiction_path FROM persons WHERE resident_id_index = %s",
+                                 [resident_id_index(resident_id)])
     finally:
         await uow.with_scope(uow.caller)
-    return (row[0], row[1], row[2]) if row else None
+    return (row[0], row[1], row[2], row[3]) if row else None
 
 
 def _person_values(p: Person) -> list[Any]:
-    return [p.name, p.resident_id, p.sex, p.birth_date, p.category, p.grade, p.certified,
-            p.certificate_number or None, p.household_id, p.jurisdiction_path, p.phone,
+    keys = pii.keys()
+    return [p.name, keys.seal(p.resident_id, aad(RESIDENT_ID, p.person_id)),
+            resident_id_index(p.resident_id), p.sex, p.birth_date, p.category, p.grade,
+            p.certified,
+            keys.seal(p.certificate_number, aad(CERTIFICATE, p.person_id))
+            if p.certificate_number else None, p.household_id, p.jurisdiction_path, p.phone,
             p.preferred_channel, Jsonb(p.guardian.__dict__) if p.guardian else None,
             Jsonb(p.liaison.__dict__ if p.liaison else {}), p.living_situation,
             p.priority_groups, Jsonb([n.__dict__ for n in p.needs]), p.need_codes, p.status,
             p.archive_reason, p.last_verified_at, p.version]
 
 
-_COLUMNS = ("name, resident_id, sex, birth_date, category, grade, certified, certificate_number, "
+_COLUMNS = ("name, resident_id_sealed, resident_id_index, sex, birth_date, category, grade, "
+            "certified, certificate_sealed, "
             "household_id, jurisdiction_path, phone, preferred_channel, guardian, liaison, "
             "living_situation, priority_groups, needs, need_codes, status, archive_reason, "
             "last_verified_at, version")
@@ -117,7 +136,7 @@ _COLUMNS = ("name, resident_id, sex, birth_date, category, grade, certified, cer
 
 async def insert_person(uow: UnitOfWork, p: Person) -> datetime:
     row = await uow.fetchone(
-        f"INSERT INTO persons (person_id, {_COLUMNS}) VALUES ({', '.join(['%s'] * 23)}) "
+        f"INSERT INTO persons (person_id, {_COLUMNS}) VALUES ({', '.join(['%s'] * 24)}) "
         "RETURNING created_at", [p.person_id, *_person_values(p)])
     assert row is not None
     return row[0]  # type: ignore[no-any-return]

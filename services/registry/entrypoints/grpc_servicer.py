@@ -15,7 +15,14 @@ from registry.adapters.person_queries import PersonFilter
 from registry.adapters.person_store import PersonView
 from registry.config import Registry
 from registry.entrypoints import mapping
-from registry.service import households, jurisdictions, persons, queries, reactivation
+from registry.service import (
+    households,
+    jurisdictions,
+    persons,
+    queries,
+    reactivation,
+    reviews,
+)
 from registry.service.access import FULL_IDENTITY_ROLES
 from runtime.auth import current_caller
 from runtime.timestamps import from_timestamp
@@ -170,3 +177,18 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
                              by_category=counts(s["by_category"], category),
                              by_grade=counts(s["by_grade"]),
                              by_priority_group=counts(s["by_group"]))
+
+    async def ListRegistrationReviews(self, request: pb.ListRegistrationReviewsRequest,
+                                      context: Ctx) -> pb.ListRegistrationReviewsResponse:
+        rows, token = await reviews.list_reviews(
+            self.reg, current_caller(), request.jurisdiction_path, request.include_resolved,
+            request.page_size, request.page_token)
+        return pb.ListRegistrationReviewsResponse(
+            reviews=[mapping.review_to_proto(r) for r in rows], next_page_token=token)
+
+    async def ResolveRegistrationReview(self, request: pb.ResolveRegistrationReviewRequest,
+                                        context: Ctx) -> pb.RegistrationReview:
+        review = await reviews.resolve_review(
+            self.reg, current_caller(), request.review_id, request.resolution, request.note,
+            request.expected_version)
+        return mapping.review_to_proto(review)

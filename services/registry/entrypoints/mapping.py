@@ -5,6 +5,7 @@ from __future__ import annotations
 from cdsp.common.v1 import common_pb2
 from cdsp.registry.v1 import registry_pb2 as pb
 from registry.adapters.person_store import PersonView
+from registry.adapters.review_store import Review
 from registry.domain.contact import Guardian, Liaison
 from registry.domain.household import Household, Jurisdiction
 from registry.domain.person import Need, Person
@@ -94,3 +95,14 @@ def household_to_proto(h: Household, members: list[str]) -> pb.Household:
                         jurisdiction_path=h.jurisdiction_path, address=h.address,
                         monthly_income_fen=h.monthly_income_fen, member_ids=members,
                         version=h.version)
+
+
+def review_to_proto(r: Review) -> pb.RegistrationReview:
+    return pb.RegistrationReview(
+        review_id=r.review_id, jurisdiction_path=r.jurisdiction_path,
+        requested_path=r.requested_path, household_id=r.household_id,
+        holder_person_id=r.holder_person_id, holder_path=r.holder_path,
+        requested_by=r.requested_by, requested_at=timestamp(r.requested_at),
+        resolution=r.resolution,  # type: ignore[arg-type]
+        note=r.note, resolved_by=r.resolved_by, resolved_at=timestamp(r.resolved_at),
+        version=r.version)

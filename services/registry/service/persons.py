@@ -11,12 +11,12 @@ from registry.adapters import person_store
 from registry.config import Registry
 from registry.domain import events
 from registry.domain.person import ARCHIVED, DECEASED, MOVED_OUT, UPDATABLE, Person
+from registry.service import reviews
 from registry.service.access import WRITE_ROLES, load_household, load_person
 from registry.service.contacts import contact_changed, record_contact
-from runtime.auth import SYSTEM, Caller
+from runtime.auth import Caller
 from runtime.db import UnitOfWork
-from runtime.errors import AlreadyExists, FieldViolation, InvalidArgument
-from runtime.logs import mask_resident_id
+from runtime.errors import FieldViolation, InvalidArgument
 
 CLOCK_SKEW = timedelta(minutes=2)
 MAX_BACKDATE = timedelta(days=62)
@@ -43,27 +43,9 @@ async def register_person(reg: Registry, caller: Caller, person: Person) -> pers
                                                                  household.monthly_income_fen))
             record_contact(uow, person)
     except UniqueViolation:
-        raise await _already_registered(reg, person.resident_id) from None
+        raise await reviews.refusal(reg, caller, person, household.jurisdiction_path) from None
     return person_store.PersonView(person, household.monthly_income_fen, household.address,
                             household.grid_code, [])
-
-
-async def _already_registered(reg: Registry, resident_id: str) -> AlreadyExists:
-    """The refusal of a resident ID registered before (one file per person), saying what became
-    of that record: one archived as moved out is to be reactivated, not registered again."""
-    async with reg.db.unit_of_work(SYSTEM) as uow:
-        holder = await person_store.holder_of_resident_id(uow, resident_id)
-    masked = mask_resident_id(resident_id)
-    if holder is not None and holder[1] == ARCHIVED:
-        person_id, _, reason = holder
-        if reason == MOVED_OUT:
-            return AlreadyExists(
-                f"resident ID {masked} is already registered: the record of person {person_id} "
-                "is archived as moved out and can be reactivated (ReactivatePerson, with the "
-                "household they live in now) instead of registering again")
-        return AlreadyExists(f"resident ID {masked} is already registered: its record is "
-                             "archived as deceased and cannot be reactivated")
-    return AlreadyExists(f"resident ID {masked} is already registered (one file per person)")
 
 
 async def update_person(reg: Registry, caller: Caller, incoming: Person, mask: list[str],

@@ -23,6 +23,29 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _ReviewResolution:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReviewResolutionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReviewResolution.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REVIEW_RESOLUTION_UNSPECIFIED: _ReviewResolution.ValueType  # 0
+    """open"""
+    REVIEW_RESOLUTION_REACTIVATED: _ReviewResolution.ValueType  # 1
+    """the record was reactivated in the requested household"""
+    REVIEW_RESOLUTION_REFUSED: _ReviewResolution.ValueType  # 2
+    """not registered; the note says why"""
+
+class ReviewResolution(_ReviewResolution, metaclass=_ReviewResolutionEnumTypeWrapper): ...
+
+REVIEW_RESOLUTION_UNSPECIFIED: ReviewResolution.ValueType  # 0
+"""open"""
+REVIEW_RESOLUTION_REACTIVATED: ReviewResolution.ValueType  # 1
+"""the record was reactivated in the requested household"""
+REVIEW_RESOLUTION_REFUSED: ReviewResolution.ValueType  # 2
+"""not registered; the note says why"""
+Global___ReviewResolution: _TypeAlias = ReviewResolution  # noqa: Y015
+
 class _JurisdictionLevel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -81,6 +104,150 @@ PERSON_STATUS_UNSPECIFIED: PersonStatus.ValueType  # 0
 PERSON_STATUS_ACTIVE: PersonStatus.ValueType  # 1
 PERSON_STATUS_ARCHIVED: PersonStatus.ValueType  # 2
 Global___PersonStatus: _TypeAlias = PersonStatus  # noqa: Y015
+
+@_typing.final
+class RegistrationReview(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEW_ID_FIELD_NUMBER: _builtins.int
+    JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
+    REQUESTED_PATH_FIELD_NUMBER: _builtins.int
+    HOUSEHOLD_ID_FIELD_NUMBER: _builtins.int
+    HOLDER_PERSON_ID_FIELD_NUMBER: _builtins.int
+    HOLDER_PATH_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    REQUESTED_AT_FIELD_NUMBER: _builtins.int
+    RESOLUTION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    RESOLVED_BY_FIELD_NUMBER: _builtins.int
+    RESOLVED_AT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    review_id: _builtins.str
+    jurisdiction_path: _builtins.str
+    """the common path of both places: who may review it"""
+    requested_path: _builtins.str
+    """where the worker asked to register the person"""
+    household_id: _builtins.str
+    """the household the worker named"""
+    holder_person_id: _builtins.str
+    """the record that holds the resident ID"""
+    holder_path: _builtins.str
+    requested_by: _builtins.str
+    """the worker's subject"""
+    resolution: Global___ReviewResolution.ValueType
+    note: _builtins.str
+    resolved_by: _builtins.str
+    version: _builtins.int
+    @_builtins.property
+    def requested_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def resolved_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        review_id: _builtins.str = ...,
+        jurisdiction_path: _builtins.str = ...,
+        requested_path: _builtins.str = ...,
+        household_id: _builtins.str = ...,
+        holder_person_id: _builtins.str = ...,
+        holder_path: _builtins.str = ...,
+        requested_by: _builtins.str = ...,
+        requested_at: _timestamp_pb2.Timestamp | None = ...,
+        resolution: Global___ReviewResolution.ValueType = ...,
+        note: _builtins.str = ...,
+        resolved_by: _builtins.str = ...,
+        resolved_at: _timestamp_pb2.Timestamp | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["requested_at", b"requested_at", "resolved_at", b"resolved_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holder_path", b"holder_path", "holder_person_id", b"holder_person_id", "household_id", b"household_id", "jurisdiction_path", b"jurisdiction_path", "note", b"note", "requested_at", b"requested_at", "requested_by", b"requested_by", "requested_path", b"requested_path", "resolution", b"resolution", "resolved_at", b"resolved_at", "resolved_by", b"resolved_by", "review_id", b"review_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegistrationReview: _TypeAlias = RegistrationReview  # noqa: Y015
+
+@_typing.final
+class ListRegistrationReviewsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JURISDICTION_PATH_FIELD_NUMBER: _builtins.int
+    INCLUDE_RESOLVED_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    jurisdiction_path: _builtins.str
+    """a subtree of the caller's; empty: all of them"""
+    include_resolved: _builtins.bool
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        jurisdiction_path: _builtins.str = ...,
+        include_resolved: _builtins.bool = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_resolved", b"include_resolved", "jurisdiction_path", b"jurisdiction_path", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRegistrationReviewsRequest: _TypeAlias = ListRegistrationReviewsRequest  # noqa: Y015
+
+@_typing.final
+class ListRegistrationReviewsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEWS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___RegistrationReview]: ...
+    def __init__(
+        self,
+        *,
+        reviews: _abc.Iterable[Global___RegistrationReview] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "reviews", b"reviews"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRegistrationReviewsResponse: _TypeAlias = ListRegistrationReviewsResponse  # noqa: Y015
+
+@_typing.final
+class ResolveRegistrationReviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEW_ID_FIELD_NUMBER: _builtins.int
+    RESOLUTION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    review_id: _builtins.str
+    resolution: Global___ReviewResolution.ValueType
+    """REACTIVATED or REFUSED"""
+    note: _builtins.str
+    """required when refused (at most 500 characters)"""
+    expected_version: _builtins.int
+    def __init__(
+        self,
+        *,
+        review_id: _builtins.str = ...,
+        resolution: Global___ReviewResolution.ValueType = ...,
+        note: _builtins.str = ...,
+        expected_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_version", b"expected_version", "note", b"note", "resolution", b"resolution", "review_id", b"review_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveRegistrationReviewRequest: _TypeAlias = ResolveRegistrationReviewRequest  # noqa: Y015
 
 @_typing.final
 class Jurisdiction(_message.Message):

@@ -67,6 +67,13 @@ class RegistryServiceStub:
     """
     AddServiceRecord: _grpc.UnaryUnaryMultiCallable[_registry_pb2.AddServiceRecordRequest, _registry_pb2.Person]
     GetStatistics: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetStatisticsRequest, _registry_pb2.Statistics]
+    ListRegistrationReviews: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListRegistrationReviewsRequest, _registry_pb2.ListRegistrationReviewsResponse]
+    """A registration of a resident ID whose file is kept outside the worker's jurisdictions is
+    not told where (FAILED_PRECONDITION: it awaits review); it goes to the review list of the
+    administrators who cover both places. They list it and decide: reactivate the record (a
+    resident archived as moved out, into the household the worker named) or refuse (a note).
+    """
+    ResolveRegistrationReview: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ResolveRegistrationReviewRequest, _registry_pb2.RegistrationReview]
 
 @_typing.type_check_only
 class RegistryServiceAsyncStub(RegistryServiceStub):
@@ -107,6 +114,13 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     """
     AddServiceRecord: _aio.UnaryUnaryMultiCallable[_registry_pb2.AddServiceRecordRequest, _registry_pb2.Person]  # type: ignore[assignment]
     GetStatistics: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetStatisticsRequest, _registry_pb2.Statistics]  # type: ignore[assignment]
+    ListRegistrationReviews: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListRegistrationReviewsRequest, _registry_pb2.ListRegistrationReviewsResponse]  # type: ignore[assignment]
+    """A registration of a resident ID whose file is kept outside the worker's jurisdictions is
+    not told where (FAILED_PRECONDITION: it awaits review); it goes to the review list of the
+    administrators who cover both places. They list it and decide: reactivate the record (a
+    resident archived as moved out, into the household the worker named) or refuse (a note).
+    """
+    ResolveRegistrationReview: _aio.UnaryUnaryMultiCallable[_registry_pb2.ResolveRegistrationReviewRequest, _registry_pb2.RegistrationReview]  # type: ignore[assignment]
 
 class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     """The registry: one file per household, one liaison per person (一户一档, 一人一联系员).
@@ -252,5 +266,24 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _registry_pb2.GetStatisticsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_registry_pb2.Statistics, _abc.Awaitable[_registry_pb2.Statistics]]: ...
+
+    @_abc_1.abstractmethod
+    def ListRegistrationReviews(
+        self,
+        request: _registry_pb2.ListRegistrationReviewsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ListRegistrationReviewsResponse, _abc.Awaitable[_registry_pb2.ListRegistrationReviewsResponse]]:
+        """A registration of a resident ID whose file is kept outside the worker's jurisdictions is
+        not told where (FAILED_PRECONDITION: it awaits review); it goes to the review list of the
+        administrators who cover both places. They list it and decide: reactivate the record (a
+        resident archived as moved out, into the household the worker named) or refuse (a note).
+        """
+
+    @_abc_1.abstractmethod
+    def ResolveRegistrationReview(
+        self,
+        request: _registry_pb2.ResolveRegistrationReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.RegistrationReview, _abc.Awaitable[_registry_pb2.RegistrationReview]]: ...
 
 def add_RegistryServiceServicer_to_server(servicer: RegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
