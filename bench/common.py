@@ -47,6 +47,7 @@ def running_stack(fresh: bool = True) -> Iterator[devstack.Stack]:
     """PostgreSQL, the broker and the registry process of the bench stack; stops, on the way
     out, whatever it started. `fresh`: drop the registry database first (an empty registry)."""
     stack = bench_stack()
+    os.environ.update(stack.pii_env())  # rows the bench writes are sealed as the registry seals
     started: list[str] = []
     try:
         if not devstack.port_open(stack.pg_port):

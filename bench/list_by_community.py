@@ -23,6 +23,7 @@ import bisect
 import itertools
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,9 @@ import devstack
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.registry.v1 import registry_pb2_grpc
 from registry.adapters import person_queries, person_store
+from runtime import pii
 from runtime.grpc_client import aio_channel
+from runtime.pii import aad
 
 CITY = "3505"
 DISTRICTS, STREETS, COMMUNITIES, GRIDS = 8, 12, 26, 5
@@ -162,6 +165,7 @@ def person_rows(plan: Plan, rng: random.Random) -> Iterator[bytes]:
     guardian_names = [s + g for s in SURNAMES for g in GIVEN]
     relations = ("父母", "子女", "配偶")
     ids = ResidentIds(AREA_BULK)
+    keys = pii.keys()
     liaisons: list[str] = []
     chunk: list[str] = []
     size = 0
@@ -199,10 +203,16 @@ def person_rows(plan: Plan, rng: random.Random) -> Iterator[bytes]:
                 NEEDS_TWO[int(rnd() * len(NEEDS_TWO))])
             archived = rnd() < 0.03
             verified = verified_at[int(rnd() * len(verified_at))]
+            person_id = str(uuid.UUID(int=rng.getrandbits(128)))
             chunk.append("\t".join((
-                f"{rng.getrandbits(128):032x}", hid, gpath, names[int(rnd() * len(names))], rid,
+                person_id, hid, gpath, names[int(rnd() * len(names))],
+                _bytea(keys.seal(rid, aad(person_store.RESIDENT_ID, person_id))),
+                _bytea(keys.index(person_store.RESIDENT_ID, rid)),
                 "1" if int(rid[16]) % 2 else "2", f"{rid[6:10]}-{rid[10:12]}-{rid[12:14]}",
-                str(category), str(grade), "t", f"{rid}{category}{grade}", phone, str(channel),
+                str(category), str(grade), "t",
+                _bytea(keys.seal(f"{rid}{category}{grade}",
+                                 aad(person_store.CERTIFICATE, person_id))),
+                phone, str(channel),
                 guardian, liaisons[int(rnd() * 4)], str(living), "{" + ",".join(groups) + "}",
                 NEEDS_JSON[needs], "{" + ",".join(needs) + "}", "2" if archived else "1",
                 ("1" if rnd() < 0.5 else "2") if archived else "0",
@@ -215,6 +225,11 @@ def person_rows(plan: Plan, rng: random.Random) -> Iterator[bytes]:
         yield ("\n".join(chunk) + "\n").encode()
 
 
+def _bytea(value: bytes) -> str:
+    """bytea in COPY's text format (its backslash escaped)."""
+    return "\\\\x" + value.hex()
+
+
 NEEDS_ONE = [(n,) for n in NEEDS]
 NEEDS_TWO = list(itertools.combinations(NEEDS, 2))
 NEEDS_JSON = {needs: "[" + ",".join(_json({"code": n, "description": NEED_TEXT[n]})
@@ -222,8 +237,9 @@ NEEDS_JSON = {needs: "[" + ",".join(_json({"code": n, "description": NEED_TEXT[n
               for needs in [(), *NEEDS_ONE, *NEEDS_TWO]}
 
 
-PERSON_COLUMNS = ("person_id, household_id, jurisdiction_path, name, resident_id, sex, "
-                  "birth_date, category, grade, certified, certificate_number, phone, "
+PERSON_COLUMNS = ("person_id, household_id, jurisdiction_path, name, resident_id_sealed, "
+                  "resident_id_index, sex, birth_date, category, grade, certified, "
+                  "certificate_sealed, phone, "
                   "preferred_channel, guardian, liaison, living_situation, priority_groups, "
                   "needs, need_codes, status, archive_reason, archived_at, last_verified_at, "
                   "version")

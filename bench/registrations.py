@@ -60,7 +60,7 @@ LEVELS = (1, 8, 64)
 TARGET_PER_S = 1500.0
 HOUSEHOLDS = 64
 INSERT_PERSON = (f"INSERT INTO persons (person_id, {person_store._COLUMNS}) "
-                 f"VALUES ({', '.join(['%s'] * 23)}) RETURNING created_at")
+                 f"VALUES ({', '.join(['%s'] * 24)}) RETURNING created_at")
 INSERT_OUTBOX = ("INSERT INTO outbox (event_id, topic, record_key, event_type, envelope) "
                  "VALUES (%s, %s, %s, %s, %s)")
 SET_SCOPE = "SELECT set_config('cdsp.scope', %s, true), set_config('cdsp.actor', %s, true)"
