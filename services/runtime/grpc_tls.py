@@ -33,7 +33,7 @@ from pathlib import Path
 
 import grpc
 
-from runtime.settings import SettingsError
+from runtime.settings import SettingsError, env_flag
 
 
 def _read(env: Mapping[str, str], name: str) -> bytes | None:
@@ -47,15 +47,6 @@ def _read(env: Mapping[str, str], name: str) -> bytes | None:
     if b"-----BEGIN " not in data:
         raise SettingsError(f"{name} {path!r} is not a PEM file")
     return data
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw not in ("true", "false"):
-        raise SettingsError(f"{name} must be true or false, got {raw!r}")
-    return raw == "true"
 
 
 @dataclass(frozen=True)
@@ -115,7 +106,7 @@ def server_options(env: Mapping[str, str], production: bool) -> ServerOptions:
         _read(env, name)
     tls = ServerTls(cert, key, client_ca) if cert else None
     return ServerOptions(tls, env.get("CDSP_GRPC_HEALTH_ADDR", "").strip(),
-                         _flag(env, "CDSP_GRPC_REFLECTION", not production))
+                         env_flag(env, "CDSP_GRPC_REFLECTION", not production))
 
 
 def add_port(server: grpc.aio.Server, addr: str, tls: ServerTls | None) -> None:

@@ -73,7 +73,12 @@ def _float(name: str, default: float) -> float:
 
 
 def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
+    return env_flag(os.environ, name, default)
+
+
+def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A true/false setting of `env`; anything else is refused naming the setting."""
+    raw = env.get(name, "").strip().lower()
     if raw == "":
         return default
     if raw not in ("true", "false"):
