@@ -130,8 +130,9 @@ class Stack:
         })
         for other in SERVICES:
             env[f"CDSP_{other.upper()}_ADDR"] = self.grpc_addr(other)
-        if service == "registry":
-            env.update(self.pii_env())
+        if service == "registry":  # keys the environment gives win (a test session's stacks
+            for name, value in self.pii_env().items():  # share one database and its keys)
+                env.setdefault(name, value)
         if service == "notification":
             env.update(self.endpoint_env())
         if service == "volunteer":  # a local stack shows a missed visit within seconds

@@ -37,6 +37,7 @@ class TlsRegistry:
     def __init__(self, stack: devstack.Stack, pki: Pki, offset: int,
                  env: dict[str, str]) -> None:
         self.mine = devstack.Stack(state_dir=stack.state_dir / f"tls{offset}",
+                                   identity_dir=stack.identity_dir or stack.state_dir / "identity",
                                    pg_port=stack.pg_port, kafka_port=stack.kafka_port,
                                    port_offset=stack.port_offset + offset,
                                    metrics_offset=(stack.metrics_offset or 0) + offset)
