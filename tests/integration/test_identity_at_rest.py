@@ -103,15 +103,18 @@ def test_rotation_re_seals_every_value_and_the_old_key_can_then_go(
     assert "plaintext" not in before.stdout
     fresh = f"rotated-{os.getpid()}:{new_key()}"
     rotated = {**pii_cli_env, "CDSP_PII_KEYS": f"{fresh},{old}"}
-    done = _cli(rotated, "reencrypt", "registry")
-    assert done.returncode == 0, done.stderr
-    assert int(done.stdout.split("reencrypted\t")[1].split()[0]) >= 127
-    after = _cli(rotated, "status", "registry").stdout.splitlines()
-    assert after and all(line.split("\t")[1] == f"rotated-{os.getpid()}" for line in after)
-    # The running registry still holds only the old key: with the new one first and the old
-    # one kept (the rotation's order), a service reads both; put the stack back as it was.
+    # The running registry holds only the old key: whatever happens, put every value back
+    # under it (the same rotation, the other way round) for the tests after this one.
     back = {**pii_cli_env, "CDSP_PII_KEYS": f"{old},{fresh}"}
-    assert _cli(back, "reencrypt", "registry").returncode == 0
+    try:
+        done = _cli(rotated, "reencrypt", "registry")
+        assert done.returncode == 0, done.stderr
+        assert int(done.stdout.split("reencrypted\t")[1].split()[0]) >= 127
+        after = _cli(rotated, "status", "registry").stdout.splitlines()
+        assert after and all(line.split("\t")[1] == f"rotated-{os.getpid()}" for line in after)
+    finally:
+        restored = _cli(back, "reencrypt", "registry")
+    assert restored.returncode == 0, restored.stderr
     assert _cli(pii_cli_env, "status", "registry").stdout.count("rotated") == 0
     broken = _cli({**pii_cli_env, "CDSP_PII_KEYS": "k1:c2hvcnQ="}, "status", "registry")
     assert broken.returncode == 2 and "must be 32 bytes" in broken.stderr

@@ -60,9 +60,10 @@ def next_month(day: date, months: int = 1) -> date:
 
 
 async def outbox(reg: Registry, person_id: str) -> list[str]:
+    """The person's events on the registry topic (not the contacts topic's copies)."""
     async with reg.db.unit_of_work(SYSTEM) as uow:
         rows = await uow.fetchall("SELECT event_type FROM outbox WHERE record_key = %s "
-                                  "ORDER BY id", [person_id])
+                                  "AND topic = 'cdsp.registry.v1' ORDER BY id", [person_id])
     return [r[0] for r in rows]
 
 
