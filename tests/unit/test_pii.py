@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from registry.adapters.review_store import common_path
 from registry.domain.resident_id import check_char, parse_resident_id
 from runtime.logs import mask_resident_id
 from runtime.pii import PiiKeys, SealError, aad, key_id, new_key
@@ -96,3 +97,14 @@ def test_a_masked_id_with_the_birth_date_and_sex_leaves_hundreds_of_candidates()
                 candidates.append(candidate)
         assert rid in candidates
         assert len(candidates) >= 500, (masked, len(candidates))
+
+
+@pytest.mark.parametrize(("a", "b", "common"), [
+    ("/3505/350502/c1/g1/", "/3505/350502/c1/g2/", "/3505/350502/c1/"),
+    ("/3505/350502/c1/g1/", "/3505/350503/c9/g1/", "/3505/"),
+    ("/3505/a/", "/3505/a/", "/3505/a/"),
+    ("/3505/a/b/", "/3505/a/", "/3505/a/"),
+    ("/A/", "/B/", "/"),
+])
+def test_a_review_is_filed_where_both_places_meet(a: str, b: str, common: str) -> None:
+    assert common_path(a, b) == common_path(b, a) == common
