@@ -18,6 +18,7 @@ still has its own event on the service's topic.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -47,7 +48,14 @@ def _nested(field: FieldDescriptor) -> bool:
             and not field.message_type.GetOptions().map_entry)
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _is_uuid(value: str) -> bool:
+    if len(value) < 32:  # the shortest form uuid.UUID reads: 32 hex digits
+        return False
+    if _CANONICAL_UUID.fullmatch(value):  # how the services write them: no parsing needed
+        return True
     try:
         uuid.UUID(value)
     except ValueError:
@@ -55,16 +63,43 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _ids(message: Message) -> Iterator[str]:
-    for field, value in message.ListFields():
+# What to read of a message type, in field-number order (as ListFields gives them): its id
+# fields (name, kind, repeated) and the message fields that can lead to one (name, None, repeated).
+# Made once per type: a list of 200 persons walks only what can hold an id, not every need,
+# date and service record of each.
+_Plan = tuple[tuple[str, str | None, bool], ...]
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(descriptor: Any, visiting: frozenset[str] = frozenset()) -> _Plan:
+    known = _PLANS.get(descriptor.full_name)
+    if known is not None:
+        return known
+    steps: list[tuple[str, str | None, bool]] = []
+    for field in sorted(descriptor.fields, key=lambda f: f.number):
         if field.type == _STRING and field.name.endswith(("_id", "_ids")):
-            kind = field.name.rsplit("_id", 1)[0]
-            for item in (value if field.is_repeated else [value]):
+            steps.append((field.name, field.name.rsplit("_id", 1)[0], field.is_repeated))
+        elif (_nested(field) and field.message_type.full_name not in visiting
+              and _plan(field.message_type, visiting | {descriptor.full_name})):
+            steps.append((field.name, None, field.is_repeated))
+    plan = tuple(steps)
+    if not visiting:  # a plan made while a type on the path was unfinished may be short
+        _PLANS[descriptor.full_name] = plan
+    return plan
+
+
+def _ids(message: Message) -> Iterator[str]:
+    for name, kind, repeated in _plan(message.DESCRIPTOR):
+        if kind is not None:
+            value = getattr(message, name)
+            for item in (value if repeated else [value]):
                 if _is_uuid(item):
                     yield f"{kind}:{item}"
-        elif _nested(field):
-            for item in (value if field.is_repeated else [value]):
+        elif repeated:
+            for item in getattr(message, name):
                 yield from _ids(item)
+        elif message.HasField(name):
+            yield from _ids(getattr(message, name))
 
 
 def records(*messages: Message | None) -> list[str]:
