@@ -13,12 +13,23 @@ import uuid
 from typing import Any
 
 from kafka import TopicPartition
+from kafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 
 from runtime.kafka_clients import ensure_topics, make_consumer
 from runtime.metrics import CONSUMER_LAG
 
 log = logging.getLogger("cdsp.consumer")
 MAX_POLL_RECORDS = 1000
+COMMIT_TIMEOUT_MS = 30_000
+CLOSE_TIMEOUT_MS = 10_000
+# The group refused the commit because it is rebalancing: not this consumer's failure.
+REBALANCING = (CommitFailedError, RebalanceInProgressError, IllegalGenerationError,
+               UnknownMemberIdError)
 
 
 class PollingThread:
@@ -69,18 +80,39 @@ class PollingThread:
                 while not self._stop.is_set():
                     batch = consumer.poll(timeout_ms=500)
                     if batch and self._process_batch(consumer, batch):
-                        consumer.commit()
+                        self._commit(consumer)
                     self._report_lag(consumer)
-                self._finish_joining(consumer)
             except Exception as exc:
                 log.warning("consumer %s failed (%s: %s); reconnecting", self.group_id,
                             type(exc).__name__, exc)
                 self._stop.wait(1)
             finally:
-                try:
-                    consumer.close(autocommit=False)
-                except Exception:
-                    log.debug("consumer close failed", exc_info=True)
+                self._leave(consumer)
+
+    def _commit(self, consumer: Any) -> None:
+        """Commits the poll's offsets. A commit the group refuses because it is rebalancing (a
+        broker restart, a member joining or leaving) is not a failure of this consumer: the
+        next poll takes part in the rebalance, and whatever was not committed is delivered
+        again to whoever holds the partition (the inbox makes that a no-op). Tearing the
+        consumer down here instead left the group waiting for a member that never finished
+        joining, and the next consumer of the process got no partitions, for good."""
+        try:
+            consumer.commit(timeout_ms=COMMIT_TIMEOUT_MS)
+        except REBALANCING as exc:
+            log.warning("consumer %s: offsets not committed, the group is rebalancing (%s); "
+                        "those records will be delivered again", self.group_id,
+                        type(exc).__name__)
+
+    def _leave(self, consumer: Any) -> None:
+        """Leaves the group cleanly, whatever ended the consumer, within bounded time."""
+        try:
+            self._finish_joining(consumer)
+        except Exception:
+            log.debug("consumer %s: finishing the join failed", self.group_id, exc_info=True)
+        try:
+            consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+        except Exception:
+            log.debug("consumer close failed", exc_info=True)
 
     @staticmethod
     def _finish_joining(consumer: Any, timeout_s: float = 15.0) -> None:
