@@ -149,11 +149,26 @@ class PollingThread:
             if high is None:
                 continue
             position = consumer.position(tp)
+            if position is not None and position > high:
+                self._log_shrank(consumer, tp, position, high)
+                continue
             CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(
                 max(0, high - position))
             reported.add((tp.topic, tp.partition))
         self._forget_lag(self._lag_reported - reported)
         self._lag_reported = reported
+
+    def _log_shrank(self, consumer: Any, tp: TopicPartition, position: int, high: int) -> None:
+        """The partition ends before this consumer's position: its log was recreated or
+        truncated (a broker that lost its data, a topic deleted and created again). Kafka
+        answers such a fetch "offset out of range" and the client starts again by its reset
+        policy; a broker that answers with nothing instead would leave the consumer waiting
+        for offsets that may never come. Start again from the beginning, as the reset policy
+        (earliest) would: records seen before are no-ops (the inbox), none is skipped."""
+        log.warning("consumer %s: %s/%d ends at %d, before our position %d (its log was "
+                    "recreated or truncated); reading it again from the beginning",
+                    self.group_id, tp.topic, tp.partition, high, position)
+        consumer.seek_to_beginning(tp)
 
     def _forget_lag(self, partitions: set[tuple[str, int]]) -> None:
         for topic, partition in partitions:
