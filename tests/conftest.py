@@ -15,6 +15,13 @@ import devstack
 from tests.helpers import SESSION_STATE
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart the session's broker (which keeps nothing) run after all the others:
+    the running services' consumers take up to a minute to find their way back (Tansu answers
+    some fetches only after 30 s), and no other test should have to wait for that."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_broker") is not None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def session_state() -> Iterator[Path]:
     """The session's state folder, removed at the end (tokens made it, even without a stack)."""

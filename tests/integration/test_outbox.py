@@ -14,7 +14,6 @@ import devstack
 from cdsp.events.v1 import registry_pb2 as ev
 from runtime.auth import SYSTEM
 from runtime.db import Database
-from tests.broker_restarts import wait_consumers_back
 from tests.events import TopicReader
 from tests.helpers import Tree
 
@@ -64,6 +63,7 @@ async def test_events_commit_or_roll_back_with_the_change(stack: devstack.Stack,
         await db.close()
 
 
+@pytest.mark.restarts_broker
 def test_broker_outage_loses_nothing(tree: Tree, stack: devstack.Stack,
                                      registry_db: psycopg.Connection) -> None:
     first = tree.register()
@@ -94,9 +94,9 @@ def test_broker_outage_loses_nothing(tree: Tree, stack: devstack.Stack,
         "WHERE record_key = ANY(%s) AND topic = %s", [during, TOPIC]).fetchone() == (15, 15, 15),
         timeout=30)
     _wait(lambda: _metric(stack, "cdsp_outbox_backlog_events") == 0, timeout=30)
-    wait_consumers_back(stack, tree)  # for the tests after this one
 
 
+@pytest.mark.restarts_broker
 def test_service_killed_with_pending_events_publishes_them_after_restart(
         tree: Tree, stack: devstack.Stack, registry_db: psycopg.Connection) -> None:
     devstack.stop_broker(stack)
@@ -121,4 +121,3 @@ def test_service_killed_with_pending_events_publishes_them_after_restart(
         "SELECT count(*) FROM outbox WHERE record_key = ANY(%s) AND topic = %s "
         "AND published_at IS NOT NULL", [pending, TOPIC]).fetchone()
     assert published == (5,)
-    wait_consumers_back(stack, tree)  # for the tests after this one
