@@ -5,6 +5,7 @@ starts; rotation re-seals every value under the new key."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -148,3 +149,16 @@ def test_a_plaintext_row_from_before_sealing_is_sealed_when_the_registry_starts(
     again = admin.GetPerson(pb.GetPersonRequest(person_id=person.person_id))
     assert (again.resident_id, again.certificate_number) == (person.resident_id,
                                                              person.certificate_number)
+
+
+def test_the_key_command_names_what_is_missing(pii_cli_env: dict[str, str]) -> None:
+    no_url = {k: v for k, v in pii_cli_env.items() if k != "CDSP_DATABASE_URL"}
+    missing = _cli(no_url, "status", "registry")
+    assert missing.returncode == 2 and "CDSP_DATABASE_URL" in missing.stderr
+    no_keys = {k: v for k, v in pii_cli_env.items() if k != "CDSP_PII_INDEX_KEY"}
+    refused = _cli(no_keys, "reencrypt", "registry")
+    assert refused.returncode == 2 and "CDSP_PII_INDEX_KEY is required" in refused.stderr
+    unknown = _cli(pii_cli_env, "status", "nosuchservice")
+    assert unknown.returncode == 2 and "nosuchservice" in unknown.stderr
+    key = _cli(pii_cli_env, "new-key")
+    assert key.returncode == 0 and len(base64.b64decode(key.stdout.strip())) == 32

@@ -100,3 +100,33 @@ def test_the_review_list_is_refused_to_roles_without_the_permission(
         s = stub(tree.addr, token(role, [tree.community_path]))
         assert rpc_error(s.ListRegistrationReviews, pb.ListRegistrationReviewsRequest()
                          ).code() == grpc.StatusCode.PERMISSION_DENIED, role
+
+
+def test_a_review_outside_the_callers_jurisdictions_or_unknown_is_refused(
+        tree: Tree) -> None:
+    held = tree.register()
+    answer = rpc_error(tree.worker(1).RegisterPerson, pb.RegisterPersonRequest(
+        person=person(tree.household(1).household_id, resident_id=held.resident_id)))
+    review_id = answer.details().rsplit(" ", 1)[-1]
+    elsewhere = stub(tree.addr, token("community_worker", ["/Tother/"]))
+    resolve = pb.ResolveRegistrationReviewRequest(
+        review_id=review_id, resolution=pb.REVIEW_RESOLUTION_REFUSED, note="x",
+        expected_version=1)
+    assert rpc_error(elsewhere.ResolveRegistrationReview, resolve
+                     ).code() == grpc.StatusCode.PERMISSION_DENIED
+    community = stub(tree.addr, token("community_worker", [tree.community_path]))
+    unknown = rpc_error(community.ResolveRegistrationReview, pb.ResolveRegistrationReviewRequest(
+        review_id="00000000-0000-4000-8000-000000000000",
+        resolution=pb.REVIEW_RESOLUTION_REFUSED, note="x", expected_version=1))
+    assert unknown.code() == grpc.StatusCode.NOT_FOUND
+    bad = rpc_error(community.ResolveRegistrationReview, pb.ResolveRegistrationReviewRequest(
+        review_id="nope", resolution=pb.REVIEW_RESOLUTION_UNSPECIFIED, note="y" * 501))
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(bad) == {
+        "review_id": "must be a UUID",
+        "resolution": "must be REVIEW_RESOLUTION_REACTIVATED or REVIEW_RESOLUTION_REFUSED",
+        "note": "at most 500 characters"}
+    # Nothing changed: the review is still open, at its first version.
+    [still] = [r for r in community.ListRegistrationReviews(
+        pb.ListRegistrationReviewsRequest()).reviews if r.review_id == review_id]
+    assert (still.resolution, still.version) == (pb.REVIEW_RESOLUTION_UNSPECIFIED, 1)
