@@ -42,6 +42,9 @@ ENDPOINT_PORTS = {"webhook": 18080, "sms": 18081, "smtp": 18025}
 DEV_PROVIDER_KEY = "cdsp-dev-sms-provider-key"
 # The local identity issuer (scripts/local_issuer.py): JWKS, revocation list, password login.
 ISSUER_PORT = 18090
+# The worker console (services/console): a web application, not a gRPC service.
+CONSOLE_PORT = 8080
+CONSOLE_METRICS_PORT = 9109
 
 
 def _random_key() -> str:
@@ -64,6 +67,7 @@ class Stack:
     # (`make up`), else the identity folder's files (the test session).
     issuer_url: str = ""
     revocations_refresh_s: int | None = None  # CDSP_TOKEN_REVOCATIONS_REFRESH_S (default 30)
+    console_port: int = CONSOLE_PORT
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -151,6 +155,34 @@ class Stack:
                            "CDSP_PII_INDEX_KEY": _random_key()}, out)
         keys: dict[str, str] = json.loads(path.read_text())
         return keys
+
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
+    def console_env(self, token_url: str) -> dict[str, str]:
+        """The console's settings: its session key is random for each stack and kept in the
+        state folder (0600), so a restarted console still opens the sessions it sealed."""
+        path = self.state_dir / "console-keys.json"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump({"CDSP_CONSOLE_SESSION_KEYS": f"dev-1:{_random_key()}"}, out)
+        env = dict(os.environ)
+        env.update(json.loads(path.read_text()))
+        env.update({
+            "PYTHONPATH": str(ROOT / "services"),
+            "CDSP_ENV": "development",
+            "CDSP_CONSOLE_ADDR": f"127.0.0.1:{self.console_port}",
+            "CDSP_METRICS_ADDR": f"127.0.0.1:{CONSOLE_METRICS_PORT + self._other_offset}",
+            "CDSP_CONSOLE_TOKEN_URL": token_url,
+            # Plain HTTP on 127.0.0.1 in development: a Secure cookie would not be sent back.
+            "CDSP_CONSOLE_COOKIE_SECURE": "false",
+            **self.token_env(),
+        })
+        for other in SERVICES:
+            env[f"CDSP_{other.upper()}_ADDR"] = self.grpc_addr(other)
+        return env
 
     def token_env(self) -> dict[str, str]:
         """Where the services read the identity issuer's keys and revocation list."""
@@ -407,6 +439,26 @@ def start_service(stack: Stack, service: str, extra_env: dict[str, str] | None =
     return proc
 
 
+def start_console(stack: Stack, token_url: str | None = None,
+                  extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """The worker console on stack.console_port, signing workers in at `token_url` (default:
+    the stack's issuer's /token)."""
+    env = stack.console_env(token_url or f"{stack.issuer_url}/token")
+    env.update(extra_env or {})
+    log = open(stack.state_dir / "console.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen([sys.executable, "-m", "console.entrypoints.main"], env=env,
+                            stdout=log, stderr=log, cwd=ROOT, start_new_session=True)
+    (stack.state_dir / "console.pid").write_text(str(proc.pid))
+    stack.procs["console"] = proc
+    deadline = time.monotonic() + 30
+    while not port_open(stack.console_port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            tail = (stack.state_dir / "console.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the console did not start; the end of its log:\n{tail}")
+        time.sleep(0.1)
+    return proc
+
+
 def wait_until_serving(addr: str, timeout: float = 30.0,
                        proc: subprocess.Popen[bytes] | None = None) -> None:
     import grpc
@@ -472,10 +524,13 @@ def up(stack: Stack) -> None:
         if port_open(int(stack.grpc_addr(service).rsplit(":", 1)[1])):
             continue
         start_service(stack, service)
+    if not port_open(stack.console_port):
+        start_console(stack)
     status(stack)
 
 
 def down(stack: Stack) -> None:
+    stop_service(stack, "console")
     for service in reversed(RUNNABLE):
         stop_service(stack, service)
     stop_endpoints(stack)
@@ -495,6 +550,8 @@ def status(stack: Stack) -> None:
         print(f"  users {', '.join(stack.identity.users())}; password "
               f"{stack.identity.dev_password()}", end="")
     print()
+    print(f"console   {stack.console_url():<16} "
+          f"{'up' if port_open(stack.console_port) else 'down'}")
     for service in RUNNABLE:
         port = int(stack.grpc_addr(service).rsplit(":", 1)[1])
         print(f"{service:<9} {stack.grpc_addr(service):<16} "

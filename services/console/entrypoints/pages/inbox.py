@@ -1,0 +1,5 @@
+"""Pages: inbox (to be built)."""
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []

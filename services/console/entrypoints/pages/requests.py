@@ -1,0 +1,5 @@
+"""Pages: requests (to be built)."""
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []

@@ -1,0 +1,5 @@
+"""Pages: verification (to be built)."""
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
