@@ -25,6 +25,15 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
     apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
+# Debian's Chromium: the console's browser tests drive it with Playwright (never `playwright
+# install`, which downloads a browser of its own and cannot here).
+if ! command -v chromium >/dev/null; then
+  echo "installing Chromium (apt)"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
 PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
 if ! "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
   echo "Python 3.11 is required (found $("$PY" --version 2>&1))" >&2; exit 1
