@@ -159,7 +159,7 @@ class Stack:
     def console_url(self) -> str:
         return f"http://127.0.0.1:{self.console_port}"
 
-    def console_env(self, token_url: str) -> dict[str, str]:
+    def console_env(self, token_url: str, revoke_url: str = "") -> dict[str, str]:
         """The console's settings: its session key is random for each stack and kept in the
         state folder (0600), so a restarted console still opens the sessions it sealed."""
         path = self.state_dir / "console-keys.json"
@@ -176,6 +176,7 @@ class Stack:
             "CDSP_CONSOLE_ADDR": f"127.0.0.1:{self.console_port}",
             "CDSP_METRICS_ADDR": f"127.0.0.1:{CONSOLE_METRICS_PORT + self._other_offset}",
             "CDSP_CONSOLE_TOKEN_URL": token_url,
+            "CDSP_CONSOLE_REVOKE_URL": revoke_url,
             # Plain HTTP on 127.0.0.1 in development: a Secure cookie would not be sent back.
             "CDSP_CONSOLE_COOKIE_SECURE": "false",
             **self.token_env(),
@@ -443,7 +444,8 @@ def start_console(stack: Stack, token_url: str | None = None,
                   extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """The worker console on stack.console_port, signing workers in at `token_url` (default:
     the stack's issuer's /token)."""
-    env = stack.console_env(token_url or f"{stack.issuer_url}/token")
+    env = stack.console_env(token_url or f"{stack.issuer_url}/token",
+                            f"{stack.issuer_url}/revoke/token" if stack.issuer_url else "")
     env.update(extra_env or {})
     log = open(stack.state_dir / "console.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen([sys.executable, "-m", "console.entrypoints.main"], env=env,

@@ -13,6 +13,9 @@ used in production, where the city's own OIDC provider (Keycloak, ...) issues to
                              an address) within FAILURE_WINDOW_S, 429 until the window passes,
                              even with the right password
     POST /revoke             HTTP Basic of a user marked admin; {"jti"[, "exp"]} or {"subject"}
+    POST /revoke/token       a holder revokes its own token (RFC 7009): form or JSON
+                             {"token": "<access token>"}; 200 whether or not the token was good
+                             (RFC 7009 section 2.2). The console calls it when a worker signs out
 
     python scripts/local_issuer.py --dir .local/identity [--port 18090] [--issuer cdsp]
 
@@ -35,6 +38,7 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
+import jwt
 from aiohttp import web
 
 from dev_identity import LocalIdentity, check_password
@@ -85,6 +89,7 @@ class Issuer:
         app.router.add_get("/.well-known/openid-configuration", self.configuration)
         app.router.add_post("/token", self.token)
         app.router.add_post("/revoke", self.revoke)
+        app.router.add_post("/revoke/token", self.revoke_own)
 
     @staticmethod
     def _file(path: Path) -> Any:
@@ -161,6 +166,23 @@ class Issuer:
         _note("revoked a token" if token_id else "revoked a subject's tokens")
         return web.json_response({"revoked": {"jti": token_id} if token_id
                                   else {"subject": subject}})
+
+
+    async def revoke_own(self, request: web.Request) -> web.Response:
+        """Holding a token is the right to end it: its jti is revoked until its exp. A token
+        this issuer did not sign (or an expired one) changes nothing; the answer is the same."""
+        token = str((await _body(request)).get("token") or "")
+        key = self.identity.key
+        try:
+            claims = jwt.decode(token, key.private.public_key(), algorithms=[key.algorithm],
+                                options={"verify_aud": False}, issuer=self.identity.issuer)
+        except jwt.PyJWTError:
+            _note("self-revocation of a token that does not verify: nothing done")
+            return web.json_response({}, headers={"Cache-Control": "no-store"})
+        if isinstance(claims.get("jti"), str) and isinstance(claims.get("exp"), int):
+            self.identity.revoke(claims["jti"], expires_at=claims["exp"])
+            _note("a token revoked by its holder")
+        return web.json_response({}, headers={"Cache-Control": "no-store"})
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

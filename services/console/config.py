@@ -6,6 +6,10 @@
     CDSP_METRICS_ADDR            host:port of the Prometheus /metrics page    (127.0.0.1:9109)
     CDSP_CONSOLE_TOKEN_URL       the identity issuer's token endpoint (password sign-in)
                                  (required; the local issuer's /token in development)
+    CDSP_CONSOLE_REVOKE_URL      where a signed-out worker's token is revoked (RFC 7009 token
+                                 revocation; the local issuer's /revoke/token in development).
+                                 Empty: signing out drops the cookie only, and the token
+                                 lives until it expires
     CDSP_CONSOLE_SESSION_KEYS    kid:base64 of 32 random bytes, comma separated: the first
                                  seals session cookies, all open them (rotation) (required)
     CDSP_CONSOLE_COOKIE_SECURE   send the session cookie over HTTPS only     (true; production
@@ -44,6 +48,7 @@ class ConsoleSettings:
     addr: str
     metrics_addr: str
     token_url: str
+    revoke_url: str
     session_keys: dict[str, bytes]  # kid -> 32-byte key, in order: the first seals
     cookie_secure: bool
     session_ttl_s: int
@@ -88,6 +93,11 @@ def load_console_settings(env: Mapping[str, str] = os.environ) -> ConsoleSetting
                             "endpoint (an http(s) URL)")
     if production and not token_url.startswith("https://"):
         raise SettingsError("CDSP_CONSOLE_TOKEN_URL must be https in production")
+    revoke_url = env.get("CDSP_CONSOLE_REVOKE_URL", "").strip()
+    if revoke_url and not revoke_url.startswith("https://" if production else ("http://",
+                                                                             "https://")):
+        raise SettingsError("CDSP_CONSOLE_REVOKE_URL must be an http(s) URL (https in "
+                            "production)")
     secure = env_flag(env, "CDSP_CONSOLE_COOKIE_SECURE", True)
     if production and not secure:
         raise SettingsError("CDSP_CONSOLE_COOKIE_SECURE cannot be false in production")
@@ -102,6 +112,7 @@ def load_console_settings(env: Mapping[str, str] = os.environ) -> ConsoleSetting
         addr=env.get("CDSP_CONSOLE_ADDR", "127.0.0.1:8080"),
         metrics_addr=env.get("CDSP_METRICS_ADDR", "127.0.0.1:9109"),
         token_url=token_url,
+        revoke_url=revoke_url,
         session_keys=parse_session_keys(env.get("CDSP_CONSOLE_SESSION_KEYS", "")),
         cookie_secure=secure,
         session_ttl_s=env_int("CDSP_CONSOLE_SESSION_TTL_S", 8 * 3600, 300, 12 * 3600),

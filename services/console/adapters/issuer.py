@@ -37,8 +37,9 @@ class SignedIn:
 
 class Issuer:
     def __init__(self, token_url: str, verifier: TokenVerifier, ttl_s: int,
-                 audience: str) -> None:
+                 audience: str, revoke_url: str = "") -> None:
         self.token_url, self.verifier, self.ttl_s = token_url, verifier, ttl_s
+        self.revoke_url = revoke_url
         self.audiences = [audience, *SERVICE_AUDIENCES]
         self._http: aiohttp.ClientSession | None = None
 
@@ -74,3 +75,19 @@ class Issuer:
             log.warning("the issuer's token does not verify: %s", exc)
             raise IssuerUnavailable() from None
         return SignedIn(token, verified)
+
+    async def revoke(self, token: str) -> bool:
+        """Ends the token at the issuer (RFC 7009) so a copy of it is worth nothing; False when
+        there is nowhere to revoke or the issuer could not be reached (the sign-out still
+        drops the cookie; the token then lives until it expires)."""
+        if not self.revoke_url:
+            return False
+        assert self._http is not None
+        try:
+            async with self._http.post(self.revoke_url, data={"token": token}) as response:
+                if response.status == 200:
+                    return True
+                log.warning("token revocation answered %d", response.status)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("token revocation failed: %s", type(exc).__name__)
+        return False

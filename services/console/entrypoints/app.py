@@ -139,7 +139,8 @@ def create_app(settings: ConsoleSettings, verifier: TokenVerifier | None = None)
     verifier = verifier or TokenVerifier(load_token_settings("console", settings.production))
     parts = Console(settings, SessionSealer(settings.session_keys),
                     Backends(settings.backends, settings.call_timeout_s),
-                    Issuer(settings.token_url, verifier, settings.session_ttl_s, AUDIENCE))
+                    Issuer(settings.token_url, verifier, settings.session_ttl_s, AUDIENCE,
+                           settings.revoke_url))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -76,3 +76,15 @@ def test_pages_carry_security_headers_and_no_store(site: Site) -> None:
     assert headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_signing_out_revokes_the_token_at_the_issuer(site: Site, page: Page,
+                                                     context: BrowserContext) -> None:
+    """A copy of the session cookie taken before signing out (a shared computer) is worth
+    nothing after: the token inside was revoked, not only the cookie dropped."""
+    sign_in(page, site, "con-sw")
+    before = site.stack.identity.revocations().get("tokens", {})
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.locator(".notice")).to_contain_text("您已退出登录")
+    after = site.stack.identity.revocations().get("tokens", {})
+    assert len(set(after) - set(before)) == 1

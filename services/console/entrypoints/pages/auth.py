@@ -12,7 +12,16 @@ from starlette.routing import Route
 from console.adapters.issuer import IssuerUnavailable, SignInLocked, SignInRefused
 from console.adapters.session import COOKIE, Session
 from console.i18n import LANGS, translate
-from console.web import LANG_COOKIE, console, current_session, form_values, lang, render, signed_in
+from console.web import (
+    LANG_COOKIE,
+    console,
+    current_session,
+    form_values,
+    lang,
+    render,
+    session,
+    signed_in,
+)
 
 
 def safe_next(target: str | None) -> str:
@@ -80,6 +89,7 @@ async def login(request: Request) -> Response:
 
 @signed_in
 async def logout(request: Request) -> Response:
+    await console(request).issuer.revoke(session(request).token)
     response = RedirectResponse("/login?signed_out=1", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
