@@ -23,7 +23,9 @@ channels chosen for each recipient and why, what the SMS/voice provider, the SMT
 webhook receiver got (signature verified), the inboxes, refused webhook URLs and the metrics.
 Last (demo_moves.py), a household moves to another grid and back: the services re-home its open
 aid request and care schedule for the new grid's worker; and the registry re-publishes its
-jurisdictions as snapshot events (a rebuild).
+jurisdictions as snapshot events (a rebuild). Then the worker console (demo_console.py) is used
+as a browser would: sign-in, the grid's persons, a file, a person of another grid refused, the
+inbox, statistics, sign-out; and its URL and a login are printed.
 Resident ID and phone numbers are printed masked only, names as the surname. Exits 1 when anything
 misbehaves (a smoke check). Repeatable on one stack: the community stays at 127 active residents.
 """
@@ -39,6 +41,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import demo_aid
+import demo_console
 import demo_employment
 import demo_moves
 import demo_notification
@@ -337,6 +340,7 @@ def main() -> int:
     demo_volunteer.run(stack, s, admin_token)
     demo_notification.run(stack, s, admin_token, notices)
     demo_moves.run(stack, s, admin_token)
+    demo_console.run(stack)
     print("\n=== 结果 Result")
     if failures:
         print(f"  {len(failures)} check(s) FAILED:\n    " + "\n    ".join(failures))

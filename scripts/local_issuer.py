@@ -189,8 +189,10 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         if request.content_type == "application/json":
             body = await request.json()
-        else:
-            body = dict(await request.post())
+        else:  # a form: a name given more than once (audience) becomes a list
+            form = await request.post()
+            body = {name: (values if len(values := form.getall(name)) > 1 else values[0])
+                    for name in set(form.keys())}
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

@@ -10,6 +10,9 @@
                                  revocation; the local issuer's /revoke/token in development).
                                  Empty: signing out drops the cookie only, and the token
                                  lives until it expires
+    CDSP_CONSOLE_CLIENT_ID, CDSP_CONSOLE_CLIENT_SECRET
+                                 the console's OAuth client at the identity provider (sent
+                                 with sign-in and revocation; empty for the local issuer)
     CDSP_CONSOLE_SESSION_KEYS    kid:base64 of 32 random bytes, comma separated: the first
                                  seals session cookies, all open them (rotation) (required)
     CDSP_CONSOLE_COOKIE_SECURE   send the session cookie over HTTPS only     (true; production
@@ -55,6 +58,8 @@ class ConsoleSettings:
     call_timeout_s: float
     local_tz: ZoneInfo
     log_level: str = "INFO"
+    client_id: str = ""
+    client_secret: str = ""
     backends: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ADDRS))
 
     @property
@@ -119,6 +124,8 @@ def load_console_settings(env: Mapping[str, str] = os.environ) -> ConsoleSetting
         call_timeout_s=float(timeout),
         local_tz=local_tz,
         log_level=env.get("CDSP_LOG_LEVEL", "INFO"),
+        client_id=env.get("CDSP_CONSOLE_CLIENT_ID", ""),
+        client_secret=env.get("CDSP_CONSOLE_CLIENT_SECRET", ""),
         backends={name: env.get(f"CDSP_{name.upper()}_ADDR") or DEFAULT_ADDRS[name]
                   for name in BACKENDS},
     )

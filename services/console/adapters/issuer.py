@@ -37,9 +37,11 @@ class SignedIn:
 
 class Issuer:
     def __init__(self, token_url: str, verifier: TokenVerifier, ttl_s: int,
-                 audience: str, revoke_url: str = "") -> None:
+                 audience: str, revoke_url: str = "", client_id: str = "",
+                 client_secret: str = "") -> None:
         self.token_url, self.verifier, self.ttl_s = token_url, verifier, ttl_s
         self.revoke_url = revoke_url
+        self.client_id, self.client_secret = client_id, client_secret
         self.audiences = [audience, *SERVICE_AUDIENCES]
         self._http: aiohttp.ClientSession | None = None
 
@@ -52,10 +54,16 @@ class Issuer:
 
     async def sign_in(self, username: str, password: str) -> SignedIn:
         assert self._http is not None
-        form = {"grant_type": "password", "username": username, "password": password,
-                "audience": self.audiences, "ttl": self.ttl_s}
+        # OAuth 2.0's password grant as a form (RFC 6749 4.3): what the local issuer and an
+        # OIDC provider's token endpoint (Keycloak's direct access grant) both take. The
+        # audiences ask for a token the five services accept; `ttl` is the local issuer's.
+        form = [("grant_type", "password"), ("username", username), ("password", password),
+                ("scope", "openid"), ("ttl", str(self.ttl_s)),
+                *(("audience", audience) for audience in self.audiences)]
+        if self.client_id:
+            form += [("client_id", self.client_id), ("client_secret", self.client_secret)]
         try:
-            async with self._http.post(self.token_url, json=form) as response:
+            async with self._http.post(self.token_url, data=form) as response:
                 status = response.status
                 body: Any = await response.json(content_type=None) if status < 500 else {}
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -84,7 +92,10 @@ class Issuer:
             return False
         assert self._http is not None
         try:
-            async with self._http.post(self.revoke_url, data={"token": token}) as response:
+            form = {"token": token, "token_type_hint": "access_token"}
+            if self.client_id:
+                form.update(client_id=self.client_id, client_secret=self.client_secret)
+            async with self._http.post(self.revoke_url, data=form) as response:
                 if response.status == 200:
                     return True
                 log.warning("token revocation answered %d", response.status)

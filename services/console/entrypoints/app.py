@@ -140,7 +140,7 @@ def create_app(settings: ConsoleSettings, verifier: TokenVerifier | None = None)
     parts = Console(settings, SessionSealer(settings.session_keys),
                     Backends(settings.backends, settings.call_timeout_s),
                     Issuer(settings.token_url, verifier, settings.session_ttl_s, AUDIENCE,
-                           settings.revoke_url))
+                           settings.revoke_url, settings.client_id, settings.client_secret))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
