@@ -13,11 +13,15 @@
                              city-wide posts), MatchPosts among 2,000 posts, vs the SQL alone
 7. volunteer_missed_scan.py  the missed-visit scan over 500,000 scheduled persons: after an
                              outage (5% overdue, all new), every 5 minutes, vs its SQL alone
+8. console_pages.py          the worker console with 500,000 persons: a person's file and a
+                             50-row list, p50/p99 per page, vs the same gRPC calls made straight
+                             (the BFF's overhead)
 
 The stack (PostgreSQL :55442, broker :19192, registry :50151) starts with an empty registry
 database and is stopped at the end; the aid, notification, employment and volunteer benches
-start (and stop) their own service on it. Nothing here asserts: the figures are printed, with
-the targets from the issue and whether each is met.
+start (and stop) their own service on it, the console bench aid, volunteer, the local issuer
+and the console. Nothing here asserts: the figures are printed, with the targets from the issue
+and whether each is met.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import traceback
 from collections.abc import Callable
 
 import aid_warnings
+import console_pages
 import employment_matching
 import list_by_community
 import notifications
@@ -46,6 +51,7 @@ BENCHES: list[tuple[str, Callable[[devstack.Stack], list[Figure]]]] = [
     ("notifications", notifications.run),
     ("employment matching", employment_matching.run),
     ("volunteer missed-visit scan", volunteer_missed_scan.run),
+    ("console pages", console_pages.run),
 ]
 
 

@@ -27,11 +27,12 @@ fi
 
 # Debian's Chromium: the console's browser tests drive it with Playwright (never `playwright
 # install`, which downloads a browser of its own and cannot here).
-if ! command -v chromium >/dev/null; then
-  echo "installing Chromium (apt)"
+# A CJK font (5 MB), so the pages' screenshots show Chinese rather than boxes.
+if ! command -v chromium >/dev/null || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+  echo "installing Chromium and a CJK font (apt)"
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null
 fi
 
 PY=${PYTHON:-$(command -v python3.11 || command -v python3)}

@@ -25,11 +25,16 @@ FIVE = {"registry": 50051, "aid": 50052, "employment": 50053, "volunteer": 50054
         "notification": 50055}
 RUNTIME_DEFAULT_GRACE_S = 20.0          # CDSP_SHUTDOWN_GRACE_S default (runtime/settings.py)
 SECRET_SETTINGS = {"CDSP_DATABASE_URL", "CDSP_KAFKA_PASSWORD"}
-# What the chart requires of every release: the identity provider (values.yaml leaves it empty).
+# What the chart requires of every release (values.yaml leaves it empty): the identity provider
+# (the console signs workers in at its token endpoint) and the name the console is opened at.
 IDENTITY = {"identity": {"issuer": "https://id.example.org/realms/cdsp",
                          "jwksUrl": "https://id.example.org/realms/cdsp/protocol/openid-connect/"
                                     "certs",
-                         "revocationsUrl": "https://id.example.org/cdsp/revocations.json"}}
+                         "revocationsUrl": "https://id.example.org/cdsp/revocations.json",
+                         "tokenUrl": "https://id.example.org/realms/cdsp/protocol/openid-connect/"
+                                     "token"}}
+CONSOLE_HOST = "console.example.org"
+REQUIRED = {**IDENTITY, "console": {"ingress": {"host": CONSOLE_HOST}}}
 TOKEN_SETTINGS = {"CDSP_TOKEN_ISSUER", "CDSP_TOKEN_JWKS", "CDSP_TOKEN_REVOCATIONS",
                   "CDSP_TOKEN_AUDIENCE", "CDSP_TOKEN_MAX_LIFETIME_S", "CDSP_TOKEN_CLAIM_ROLE",
                   "CDSP_TOKEN_CLAIM_JURISDICTIONS", "CDSP_TOKEN_CLAIM_PERSON",
@@ -73,8 +78,8 @@ _rendered: dict[str, list[Doc]] = {}
 
 
 def chart_render(values: dict[str, Any]) -> dict[str, str]:
-    """The chart rendered with `values` over the identity every release needs (IDENTITY)."""
-    return Chart.load(str(CHART)).render(merged(IDENTITY, values), name=RELEASE,
+    """The chart rendered with `values` over what every release needs (REQUIRED)."""
+    return Chart.load(str(CHART)).render(merged(REQUIRED, values), name=RELEASE,
                                          namespace=NAMESPACE)
 
 
@@ -316,7 +321,7 @@ def problems_service_set(docs: list[Doc], svc: str, grpc_port: int,
 @pytest.mark.parametrize("values_name", VALUE_SETS)
 def test_lint_passes(values_name: str) -> None:
     for values in (VALUE_SETS[values_name], merged(VALUE_SETS[values_name], MONITORING_ON)):
-        report = helm_python.lint(str(CHART), merged(IDENTITY, values), strict=True)
+        report = helm_python.lint(str(CHART), merged(REQUIRED, values), strict=True)
         errors = [m for m in report["messages"] if m["severity"] >= 2]
         assert report["errors"] == [] and errors == [], report
 
@@ -337,11 +342,13 @@ def test_every_service_has_a_complete_hardened_set(values_name: str, monitoring:
     assert not [d for d in docs if d["kind"] == "Secret"], "the chart must not carry Secrets"
     audiences = [e["value"] for d in docs if d["kind"] == "Deployment"
                  for e in _container(d)["env"] if e["name"] == "CDSP_TOKEN_AUDIENCE"]
-    assert len(audiences) == len(services) == len(set(audiences))  # one service's token only
+    # One deployable's tokens only: each service's and the console's audience of its own.
+    assert len(audiences) == len(services) + 1 == len(set(audiences))
+    assert "cdsp-console" in audiences
     monitors = {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceMonitor"}
     rules = [d for d in docs if d["kind"] == "PrometheusRule"]
     if monitoring == "on":
-        assert monitors == {f"{RELEASE}-{s}" for s in services}
+        assert monitors == {f"{RELEASE}-{s}" for s in (*services, "console")}
         assert len(rules) == 1 and rules[0]["spec"]["groups"]
         assert all(r.get("expr") for g in rules[0]["spec"]["groups"] for r in g["rules"])
     else:
@@ -373,7 +380,8 @@ def test_every_service_reaches_the_identity_provider_and_the_migration_step_does
 def test_the_identity_provider_reaches_every_service_s_environment() -> None:
     claims = {"role": "cdsp_role", "jurisdictions": "cdsp_jur", "person": "person_id",
               "wards": "ward_ids"}
-    docs = render({"identity": {"maxLifetimeSeconds": 3600, "claims": claims}})
+    docs = render({"identity": {"maxLifetimeSeconds": 3600, "claims": claims},
+                   "console": {"sessionTtlSeconds": 3600}})
     for svc in FIVE:
         env = {e["name"]: e.get("value") for e in _container(get(
             docs, "Deployment", f"{RELEASE}-{svc}"))["env"]}
@@ -432,13 +440,14 @@ def test_no_service_calls_another_until_values_say_so() -> None:
                 peer.get("podSelector", {}).get("matchLabels", {})}
 
     docs = render({})
-    assert all(caller_components(docs, svc) == set() for svc in FIVE)
+    # The console calls every service (tests/deploy/test_console_chart.py); no service another.
+    assert all(caller_components(docs, svc) == {"console"} for svc in FIVE)
     services = values_file("values.yaml")["services"]
     for entry in services:
         if entry["name"] == "registry":
             entry["allowedCallers"] = ["aid"]
     docs = render({"services": services})
-    assert caller_components(docs, "registry") == {"aid"}
+    assert caller_components(docs, "registry") == {"aid", "console"}
     aid_pods = get(docs, "Deployment", f"{RELEASE}-aid")["spec"]["template"]["metadata"]
     registry_np = get(docs, "NetworkPolicy", f"{RELEASE}-registry")
     peers = [peer["podSelector"]["matchLabels"] for rule in registry_np["spec"]["ingress"]

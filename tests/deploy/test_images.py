@@ -5,6 +5,7 @@ on the import path, so a service that needs a file the image lacks fails here.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -66,9 +67,23 @@ def test_the_image_is_multi_stage_slim_pinned_and_non_root() -> None:
     assert final.index(user) > max(i for i, line in enumerate(final)
                                    if line.startswith(("RUN ", "COPY ")))
     assert any(i.startswith("STOPSIGNAL SIGTERM") for i in final)
-    healthcheck = next(i for i in final if i.startswith("HEALTHCHECK "))
-    assert healthcheck.endswith('CMD ["python", "-m", "runtime.health_probe"]'), healthcheck
+    command = healthcheck_command()
+    assert command[:2] == ["sh", "-c"], command
+    assert "python -m runtime.health_probe" in command[2], command
+    assert "python -m console.entrypoints.health_probe" in command[2], command
     assert "compileall" in finals, "byte code must be compiled at build time (read-only root)"
+
+
+def exec_form(instruction: str) -> list[str]:
+    """The JSON (exec) form of the final stage's ENTRYPOINT or HEALTHCHECK ... CMD."""
+    line = next(i for i in stages()[-1] if i.startswith(f"{instruction} "))
+    found = json.loads(line[line.index("["):])
+    assert isinstance(found, list) and all(isinstance(a, str) for a in found), line
+    return found
+
+
+def healthcheck_command() -> list[str]:
+    return exec_form("HEALTHCHECK")
 
 
 def assemble_app(dest: Path, service: str) -> Path:

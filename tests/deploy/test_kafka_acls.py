@@ -23,10 +23,10 @@ from runtime.settings import load_settings
 from tests.deploy.test_helm_chart import (
     CHART,
     FIVE,
-    IDENTITY,
     KUBE_VERSIONS,
     NAMESPACE,
     RELEASE,
+    REQUIRED,
     VALUE_SETS,
     Doc,
     get,
@@ -258,5 +258,5 @@ def test_the_schema_catches_a_misspelt_or_unknown_field(mutate: Any) -> None:
 ])
 def test_values_that_cannot_work_are_refused(values: dict[str, Any], message: str) -> None:
     with pytest.raises(helm_python.HelmError, match=message.replace("*", r"\*")):
-        Chart.load(str(CHART)).render(merged(IDENTITY, values), name=RELEASE,
+        Chart.load(str(CHART)).render(merged(REQUIRED, values), name=RELEASE,
                                       namespace=NAMESPACE)

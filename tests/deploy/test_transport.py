@@ -16,10 +16,10 @@ from runtime.grpc_tls import server_options
 from tests.deploy.test_helm_chart import (
     CHART,
     FIVE,
-    IDENTITY,
     KUBE_VERSIONS,
     NAMESPACE,
     RELEASE,
+    REQUIRED,
     VALUE_SETS,
     Doc,
     get,
@@ -109,7 +109,7 @@ def test_mutual_tls_and_cert_manager_certificates() -> None:
         assert cert["issuerRef"] == {"name": "cdsp-ca", "kind": "Issuer",
                                      "group": "cert-manager.io"}
         assert cert["privateKey"]["rotationPolicy"] == "Always"
-    assert len(certificates) == len(FIVE)
+    assert len(certificates) == len(FIVE) + 1  # and the console's client certificate
 
 
 @pytest.mark.parametrize("version", KUBE_VERSIONS)
@@ -140,7 +140,7 @@ def test_the_probe_check_catches_probes_left_on_the_tls_port() -> None:
 ])
 def test_tls_values_that_cannot_work_are_refused(values: dict[str, Any], message: str) -> None:
     with pytest.raises(helm_python.HelmError, match=message):
-        Chart.load(str(CHART)).render(merged(IDENTITY, values), name=RELEASE,
+        Chart.load(str(CHART)).render(merged(REQUIRED, values), name=RELEASE,
                                       namespace=NAMESPACE)
 
 

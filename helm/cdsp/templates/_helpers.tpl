@@ -155,4 +155,5 @@ names database.migrationSecretName (two roles), else the service's own Secret (o
 {{- if not (has . $names) -}}{{ fail (printf "service %q: allowedCallers names %q, which is not in services" $svcName .) }}{{- end -}}
 {{- end -}}
 {{- end -}}
+{{- include "cdsp.console.validate" . -}}
 {{- end }}

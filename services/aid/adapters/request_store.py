@@ -52,6 +52,24 @@ async def update_request(uow: UnitOfWork, r: ServiceRequest) -> ServiceRequest:
     return _request(row)
 
 
+async def list_requests(uow: UnitOfWork, paths: list[str], include_resolved: bool, after: str,
+                        limit: int) -> list[ServiceRequest]:
+    """The requests under the paths, newest submitted first (ties by id); `after` is the last
+    request of the previous page."""
+    subtree, params = in_subtrees(paths, "jurisdiction_path")
+    where = [subtree]
+    if not include_resolved:
+        where.append("status < 5")
+    if after:
+        where.append("(submitted_at, request_id) < (SELECT submitted_at, request_id "
+                     "FROM service_requests WHERE request_id = %s)")
+        params.append(after)
+    rows = await uow.fetchall(
+        f"SELECT {_REQUEST} FROM service_requests WHERE {' AND '.join(where)} "
+        "ORDER BY submitted_at DESC, request_id DESC LIMIT %s", [*params, limit])
+    return [_request(r) for r in rows]
+
+
 # The deadline scans. Each marks what it finds in the same statement that finds it, and only a
 # row still unmarked: two replicas scanning at once never mark (nor report) a deadline twice —
 # SKIP LOCKED leaves a row another scan is marking to that scan, and the WHERE is checked again

@@ -62,6 +62,14 @@ class RequestMethods:
         return request_to_proto(await requests.get_request(self.aid, current_caller(),
                                                            request.request_id))
 
+    async def ListRequests(self, request: pb.ListRequestsRequest, context: Ctx
+                           ) -> pb.ListRequestsResponse:
+        rows, token = await requests.list_requests(
+            self.aid, current_caller(), request.jurisdiction_path, request.include_resolved,
+            request.page_size, request.page_token)
+        return pb.ListRequestsResponse(requests=[request_to_proto(r) for r in rows],
+                                       next_page_token=token)
+
     async def GetSlaCompliance(self, request: pb.GetSlaComplianceRequest, context: Ctx
                                ) -> pb.SlaCompliance:
         path, c = await requests.sla_compliance(

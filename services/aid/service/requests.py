@@ -24,7 +24,7 @@ from cdsp.events.v1 import aid_pb2 as ev
 from runtime.auth import SYSTEM, Caller
 from runtime.db import UnitOfWork
 from runtime.errors import FieldViolation, InvalidArgument
-from runtime.inputs import require_uuid, subtrees
+from runtime.inputs import decode_page_token, next_page, page_size, require_uuid, subtrees
 from runtime.server import PeriodicJob
 from runtime.timestamps import to_timestamp
 
@@ -125,6 +125,19 @@ async def get_request(aid: Aid, caller: Caller, request_id: str) -> ServiceReque
     caller.require_role(*READ_ROLES)
     async with aid.db.unit_of_work(caller) as uow:
         return await load_request(uow, request_id)
+
+
+async def list_requests(aid: Aid, caller: Caller, path: str, include_resolved: bool, size: int,
+                        token: str) -> tuple[list[ServiceRequest], str]:
+    """The requests of the caller's jurisdictions (or the subtree `path`), newest first; open
+    ones only unless `include_resolved`."""
+    caller.require_role(*READ_ROLES)
+    paths = subtrees(caller, path)
+    limit = page_size(size)
+    after = decode_page_token(token)
+    async with aid.db.unit_of_work(caller) as uow:
+        rows = await request_store.list_requests(uow, paths, include_resolved, after, limit + 1)
+    return next_page(rows, limit, lambda request: request.request_id)
 
 
 async def sla_compliance(aid: Aid, caller: Caller, path: str, since: datetime | None

@@ -33,8 +33,8 @@ from runtime.tokens import TokenVerifier
 log = logging.getLogger("cdsp.console")
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # The page modules under console/entrypoints/pages: each has `routes`.
-PAGES = ("auth", "home", "persons", "verification", "warnings", "requests", "relief", "kits",
-         "inbox", "stats")
+PAGES = ("auth", "home", "persons", "person_forms", "households", "verification", "warnings",
+         "requests", "relief", "kits", "inbox", "stats")
 REQUEST_SECONDS = Histogram("cdsp_console_request_seconds", "Time to answer a page",
                             ["route", "status"],
                             buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
@@ -63,13 +63,15 @@ class Headers:
             return
         started = time.perf_counter()
         static = scope["path"].startswith("/static/")
-        status = 500
+        status, streaming = 500, False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, streaming
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
+                streaming = any(k == b"content-type" and v.startswith(b"text/event-stream")
+                                for k, v in headers)
                 headers.extend(SECURITY_HEADERS)
                 if self.hsts:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
@@ -81,9 +83,11 @@ class Headers:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            route = scope.get("route")
-            name = getattr(route, "path", "static" if static else "unmatched")
-            REQUEST_SECONDS.labels(name, str(status)).observe(time.perf_counter() - started)
+            if not streaming:  # a live stream's lifetime is not a page's answer time
+                route = scope.get("route")
+                name = getattr(route, "path", "static" if static else "unmatched")
+                REQUEST_SECONDS.labels(name, str(status)).observe(
+                    time.perf_counter() - started)
 
 
 def routes() -> list[BaseRoute]:

@@ -34,6 +34,28 @@ EXACT: dict[str, str] = {
     "every person has a liaison (一人一联系员)": "每人须有一名联系员（一人一联系员）",
     "is required when refusing": "拒绝时须填写理由",
     "must be in the past or now": "不能晚于现在",
+    # aid: cases, the 30-minute loop, relief, kits (the work pages)
+    "cannot be in the future": "不能晚于现在",
+    "at most 62 days ago": "不能早于62天前",
+    "integer fen, more than 0, at most 10 million yuan": "金额须大于0，且不超过1000万元",
+    "required: the household's open aid case the relief is granted on":
+        "须指定该家庭未结案的救助个案",
+    "belongs to another household": "该个案不属于此家庭",
+    "cannot be before the case was opened": "不能早于立案时间",
+    "cannot be before the team was dispatched": "不能早于派单时间",
+    "required: the grid's code, letters, digits and '-', at most 32": "请选择网格",
+    "2 to 40 lower-case letters or '_' (wheelchair, nursing_pads, ...)":
+        "物品代码须为2至40个小写字母或下划线",
+    "1 to 1000": "须为1至1000",
+    # registry: the persons and household pages
+    "must be moved out or deceased": "请选择归档原因：迁出或已故",
+    "only children under 3 may be registered without a certificate":
+        "只有3岁以下的儿童可以不持证登记",
+    "phone or SMS needs a phone number (own or guardian's)":
+        "选择电话或短信联系时，须填写本人或监护人的电话",
+    "lower-case letters, digits and _, 2-40 characters": "请从列表中选择需求类别",
+    "must be an existing grid": "请选择已有的网格",
+    "integer fen, not negative, at most 100 million yuan": "金额不能为负数，且不超过1亿元",
 }
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"must be 18 characters, got (\d+)"), "须为18位，现为{0}位"),
@@ -42,6 +64,9 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"19th character must be the category digit (\d)"), "残疾证号第19位须为类别{0}"),
     (re.compile(r"20th character must be the grade digit (\d)"), "残疾证号第20位须为等级{0}"),
     (re.compile(r"at most (\d+) characters"), "不超过{0}个字"),
+    (re.compile(r"required, at most (\d+) characters"), "必填，不超过{0}个字"),
+    (re.compile(r"must be one of the case's actions: .*"), "须为本个案的处置措施之一"),
+    (re.compile(r"unknown group; one of .*"), "请从列表中选择重点人群"),
 ]
 
 

@@ -23,6 +23,15 @@ class PersonFilter:
     living_alone: bool | None = None
     need_code: str = ""
     include_archived: bool = False
+    # A search: part of a name (name_part), or a whole resident ID's blind index.
+    name_part: str = ""
+    resident_id_index: bytes | None = None
+
+
+def like_pattern(part: str) -> str:
+    """An ILIKE pattern matching `part` anywhere, its own % and _ (and \\) taken literally."""
+    escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _where(f: PersonFilter) -> tuple[str, list[Any]]:
@@ -48,6 +57,12 @@ def _where(f: PersonFilter) -> tuple[str, list[Any]]:
     if f.need_code:
         clauses.append("p.need_codes @> ARRAY[%s]::text[]")
         params.append(f.need_code)
+    if f.resident_id_index is not None:
+        clauses.append("p.resident_id_index = %s")
+        params.append(f.resident_id_index)
+    if f.name_part:
+        clauses.append("p.name ILIKE %s ESCAPE '\\'")
+        params.append(like_pattern(f.name_part))
     return " AND ".join(clauses), params
 
 

@@ -123,7 +123,8 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
             living_alone=request.living_alone if request.HasField("living_alone") else None,
             need_code=request.need_code, include_archived=request.include_archived)
         rows, token = await queries.list_persons(self.reg, current_caller(), f,
-                                                 request.page_size, request.page_token)
+                                                 request.page_size, request.page_token,
+                                                 request.query)
         return pb.ListPersonsResponse(persons=[_person(v) for v in rows], next_page_token=token)
 
     async def RecordVerification(self, request: pb.RecordVerificationRequest, context: Ctx

@@ -8,11 +8,26 @@ from datetime import UTC, datetime
 from registry.adapters import person_queries, person_store
 from registry.config import Registry
 from registry.domain.person import UNCERTIFIED_MAX_AGE
-from registry.domain.resident_id import born_by
+from registry.domain.resident_id import SHAPE, born_by
 from registry.domain.verification import verified_since_cutoff
 from registry.service.access import READ_OWN_ROLES, READ_ROLES, load_person, require_own
 from runtime.auth import Caller
+from runtime.errors import FieldViolation, InvalidArgument
 from runtime.inputs import decode_page_token, next_page, page_size, subtrees
+
+MAX_QUERY = 50
+
+
+def apply_query(f: person_queries.PersonFilter, query: str) -> None:
+    """A list's search: a whole resident ID (18 characters shaped like one) is matched exactly
+    through the blind index, anything else as part of a name."""
+    text = query.strip()
+    if len(text) > MAX_QUERY:
+        raise InvalidArgument([FieldViolation("query", f"at most {MAX_QUERY} characters")])
+    if SHAPE.fullmatch(text.upper()):
+        f.resident_id_index = person_store.resident_id_index(text)
+    elif text:
+        f.name_part = text
 
 
 def _next_page(rows: list[person_store.PersonView], limit: int
@@ -28,8 +43,9 @@ async def get_person(reg: Registry, caller: Caller, person_id: str) -> person_st
 
 
 async def list_persons(reg: Registry, caller: Caller, f: person_queries.PersonFilter, size: int,
-                       token: str) -> tuple[list[person_store.PersonView], str]:
+                       token: str, query: str = "") -> tuple[list[person_store.PersonView], str]:
     caller.require_role(*READ_ROLES)
+    apply_query(f, query)
     f.paths = subtrees(caller, f.paths[0] if f.paths else "")
     limit = page_size(size)
     after = decode_page_token(token)

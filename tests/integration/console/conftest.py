@@ -72,8 +72,11 @@ def site(stack: devstack.Stack, registry: str, aid: str, notification: str, empl
         devstack.stop_issuer(own)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps an event
+    loop running in this thread while it is open, and the asyncio tests that run after the
+    console's (tests/unit) could not start theirs."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM,

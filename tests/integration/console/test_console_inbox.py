@@ -44,8 +44,9 @@ def console_streams(site: Site) -> float:
 
 
 def streams_ended(site: Site) -> float:
-    return metric(devstack.CONSOLE_METRICS_PORT + (site.stack.metrics_offset or 0),
-                  "cdsp_console_request_seconds_count", route="/inbox/stream", status="200")
+    return sum(metric(devstack.CONSOLE_METRICS_PORT + (site.stack.metrics_offset or 0),
+                      "cdsp_console_inbox_streams_ended_total", outcome=outcome)
+               for outcome in ("end", "closed", "retry"))
 
 
 def service_streams(stack: devstack.Stack) -> float:

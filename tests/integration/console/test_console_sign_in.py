@@ -3,10 +3,15 @@ language, and the error pages."""
 
 from __future__ import annotations
 
+import json
+import time
 import urllib.request
 
+import jwt
 from playwright.sync_api import BrowserContext, Page, expect
 
+from console.adapters.session import SessionSealer
+from console.config import parse_session_keys
 from tests.integration.console.conftest import PASSWORD, Site, accessible, screenshot, sign_in
 
 
@@ -88,3 +93,37 @@ def test_signing_out_revokes_the_token_at_the_issuer(site: Site, page: Page,
     expect(page.locator(".notice")).to_contain_text("您已退出登录")
     after = site.stack.identity.revocations().get("tokens", {})
     assert len(set(after) - set(before)) == 1
+
+
+def _token_in(site: Site, context: BrowserContext) -> str:
+    """The token inside the browser's session cookie (opened with the console's own key)."""
+    keys = json.loads((site.stack.state_dir / "console-keys.json").read_text())
+    sealer = SessionSealer(parse_session_keys(keys["CDSP_CONSOLE_SESSION_KEYS"]))
+    cookie = next(c for c in context.cookies() if c["name"] == "cdsp_session")
+    session = sealer.open(cookie["value"])
+    assert session is not None
+    return session.token
+
+
+def test_a_session_that_ends_returns_to_the_page_after_signing_in_again(
+        site: Site, page: Page, context: BrowserContext) -> None:
+    """The worker's token is revoked while they work (or it expires): the next page that
+    calls a service sends them to sign in, and back to that very page (with its filters)."""
+    sign_in(page, site, "con-cw")
+    claims = jwt.decode(_token_in(site, context), options={"verify_signature": False})
+    site.stack.identity.revoke(claims["jti"], expires_at=claims["exp"])
+    wanted = "/persons?category=2&certified=true"
+    deadline = time.monotonic() + 10  # the services read the revocation list every second
+    while True:
+        page.goto(site.url + wanted)
+        if "/login" in page.url or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert "/login" in page.url and "expired=1" in page.url
+    expect(page.locator(".notice")).to_contain_text("您的登录已过期")
+    accessible(page)
+    page.get_by_label("用户名").fill("con-cw")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(site.url + wanted)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()

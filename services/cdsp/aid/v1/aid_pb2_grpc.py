@@ -92,6 +92,11 @@ class AidServiceStub:
                 request_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.GetRequestRequest.SerializeToString,
                 response_deserializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.ServiceRequest.FromString,
                 _registered_method=True)
+        self.ListRequests = channel.unary_unary(
+                '/cdsp.aid.v1.AidService/ListRequests',
+                request_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.ListRequestsRequest.SerializeToString,
+                response_deserializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.ListRequestsResponse.FromString,
+                _registered_method=True)
         self.GetSlaCompliance = channel.unary_unary(
                 '/cdsp.aid.v1.AidService/GetSlaCompliance',
                 request_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.GetSlaComplianceRequest.SerializeToString,
@@ -226,6 +231,14 @@ class AidServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRequests(self, request, context):
+        """The requests of the caller's jurisdictions (or a subtree), newest first; open ones only
+        unless include_resolved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetSlaCompliance(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -352,6 +365,11 @@ def add_AidServiceServicer_to_server(servicer, server):
                     servicer.GetRequest,
                     request_deserializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.GetRequestRequest.FromString,
                     response_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.ServiceRequest.SerializeToString,
+            ),
+            'ListRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRequests,
+                    request_deserializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.ListRequestsRequest.FromString,
+                    response_serializer=cdsp_dot_aid_dot_v1_dot_aid__pb2.ListRequestsResponse.SerializeToString,
             ),
             'GetSlaCompliance': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSlaCompliance,
@@ -709,6 +727,33 @@ class AidService:
             '/cdsp.aid.v1.AidService/GetRequest',
             cdsp_dot_aid_dot_v1_dot_aid__pb2.GetRequestRequest.SerializeToString,
             cdsp_dot_aid_dot_v1_dot_aid__pb2.ServiceRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cdsp.aid.v1.AidService/ListRequests',
+            cdsp_dot_aid_dot_v1_dot_aid__pb2.ListRequestsRequest.SerializeToString,
+            cdsp_dot_aid_dot_v1_dot_aid__pb2.ListRequestsResponse.FromString,
             options,
             channel_credentials,
             insecure,

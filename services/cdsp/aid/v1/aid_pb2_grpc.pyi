@@ -54,6 +54,10 @@ class AidServiceStub:
     EscalateRequest: _grpc.UnaryUnaryMultiCallable[_aid_pb2.EscalateRequestRequest, _aid_pb2.ServiceRequest]
     ResolveRequest: _grpc.UnaryUnaryMultiCallable[_aid_pb2.ResolveRequestRequest, _aid_pb2.ServiceRequest]
     GetRequest: _grpc.UnaryUnaryMultiCallable[_aid_pb2.GetRequestRequest, _aid_pb2.ServiceRequest]
+    ListRequests: _grpc.UnaryUnaryMultiCallable[_aid_pb2.ListRequestsRequest, _aid_pb2.ListRequestsResponse]
+    """The requests of the caller's jurisdictions (or a subtree), newest first; open ones only
+    unless include_resolved.
+    """
     GetSlaCompliance: _grpc.UnaryUnaryMultiCallable[_aid_pb2.GetSlaComplianceRequest, _aid_pb2.SlaCompliance]
     GrantRelief: _grpc.UnaryUnaryMultiCallable[_aid_pb2.GrantReliefRequest, _aid_pb2.ReliefDecision]
     """Temporary relief, in integer fen; refusals are recorded too."""
@@ -95,6 +99,10 @@ class AidServiceAsyncStub(AidServiceStub):
     EscalateRequest: _aio.UnaryUnaryMultiCallable[_aid_pb2.EscalateRequestRequest, _aid_pb2.ServiceRequest]  # type: ignore[assignment]
     ResolveRequest: _aio.UnaryUnaryMultiCallable[_aid_pb2.ResolveRequestRequest, _aid_pb2.ServiceRequest]  # type: ignore[assignment]
     GetRequest: _aio.UnaryUnaryMultiCallable[_aid_pb2.GetRequestRequest, _aid_pb2.ServiceRequest]  # type: ignore[assignment]
+    ListRequests: _aio.UnaryUnaryMultiCallable[_aid_pb2.ListRequestsRequest, _aid_pb2.ListRequestsResponse]  # type: ignore[assignment]
+    """The requests of the caller's jurisdictions (or a subtree), newest first; open ones only
+    unless include_resolved.
+    """
     GetSlaCompliance: _aio.UnaryUnaryMultiCallable[_aid_pb2.GetSlaComplianceRequest, _aid_pb2.SlaCompliance]  # type: ignore[assignment]
     GrantRelief: _aio.UnaryUnaryMultiCallable[_aid_pb2.GrantReliefRequest, _aid_pb2.ReliefDecision]  # type: ignore[assignment]
     """Temporary relief, in integer fen; refusals are recorded too."""
@@ -199,6 +207,16 @@ class AidServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _aid_pb2.GetRequestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_aid_pb2.ServiceRequest, _abc.Awaitable[_aid_pb2.ServiceRequest]]: ...
+
+    @_abc_1.abstractmethod
+    def ListRequests(
+        self,
+        request: _aid_pb2.ListRequestsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_aid_pb2.ListRequestsResponse, _abc.Awaitable[_aid_pb2.ListRequestsResponse]]:
+        """The requests of the caller's jurisdictions (or a subtree), newest first; open ones only
+        unless include_resolved.
+        """
 
     @_abc_1.abstractmethod
     def GetSlaCompliance(

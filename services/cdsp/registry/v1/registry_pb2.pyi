@@ -895,6 +895,7 @@ class ListPersonsRequest(_message.Message):
     INCLUDE_ARCHIVED_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    QUERY_FIELD_NUMBER: _builtins.int
     jurisdiction_path: _builtins.str
     """subtree; empty: all of the caller's jurisdictions"""
     category: _common_pb2.DisabilityCategory.ValueType
@@ -908,6 +909,10 @@ class ListPersonsRequest(_message.Message):
     page_size: _builtins.int
     """default 50, at most 500"""
     page_token: _builtins.str
+    query: _builtins.str
+    """Part of a name, or a whole resident ID matched exactly through the blind index (18
+    characters shaped like one: 17 digits and a digit or X); at most 50 characters.
+    """
     def __init__(
         self,
         *,
@@ -921,10 +926,11 @@ class ListPersonsRequest(_message.Message):
         include_archived: _builtins.bool = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        query: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_certified", b"_certified", "_living_alone", b"_living_alone", "certified", b"certified", "living_alone", b"living_alone"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_certified", b"_certified", "_living_alone", b"_living_alone", "category", b"category", "certified", b"certified", "grade", b"grade", "include_archived", b"include_archived", "jurisdiction_path", b"jurisdiction_path", "living_alone", b"living_alone", "need_code", b"need_code", "page_size", b"page_size", "page_token", b"page_token", "priority_group", b"priority_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_certified", b"_certified", "_living_alone", b"_living_alone", "category", b"category", "certified", b"certified", "grade", b"grade", "include_archived", b"include_archived", "jurisdiction_path", b"jurisdiction_path", "living_alone", b"living_alone", "need_code", b"need_code", "page_size", b"page_size", "page_token", b"page_token", "priority_group", b"priority_group", "query", b"query"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__certified: _TypeAlias = _typing.Literal["certified"]  # noqa: Y015
     _WhichOneofArgType__certified: _TypeAlias = _typing.Literal["_certified", b"_certified"]  # noqa: Y015

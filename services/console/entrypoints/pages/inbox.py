@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -34,6 +34,8 @@ from console.web import call, console, current_session, lang, local_time, render
 
 INBOX_STREAMS = Gauge("cdsp_console_inbox_streams",
                       "Live inbox streams (server-sent events) the console holds open")
+INBOX_STREAMS_ENDED = Counter("cdsp_console_inbox_streams_ended",
+                              "Live inbox streams ended, by how", ["outcome"])
 HEARTBEAT_S = 15.0
 RETRY_MS = 10_000
 PAGE_SIZE = 50
@@ -129,18 +131,21 @@ async def events(request: Request, signed: Session) -> AsyncIterator[str]:
         await queue.put((outcome, None))
 
     INBOX_STREAMS.inc()
+    outcome = "closed"  # the browser left (or the console stops)
     request.state.session = signed  # place_names calls with the worker's token
     relays = [asyncio.create_task(relay(who), name="inbox-relay") for who in inboxes(signed)]
     try:
         try:
             names = await place_names(request)
         except SessionEnded:
+            outcome = "end"
             yield frame("end", {})
             return
         yield ": inbox\n\n"
         while True:
             left = signed.expires_at - time.time()
             if left <= 0:
+                outcome = "end"
                 yield frame("end", {})
                 return
             try:
@@ -157,13 +162,16 @@ async def events(request: Request, signed: Session) -> AsyncIterator[str]:
                                           else "inbox.announce", title=shown.title),
                     "count_label": translate(language, "inbox.count_label")})
             elif kind == "end":
+                outcome = "end"
                 yield frame("end", {})
                 return
             else:
+                outcome = "retry"
                 yield f"retry: {RETRY_MS}\n\n"
                 return
     finally:
         INBOX_STREAMS.dec()
+        INBOX_STREAMS_ENDED.labels(outcome).inc()
         for task in relays:
             task.cancel()  # each cancels its gRPC call on the way out
         with anyio.CancelScope(shield=True), anyio.move_on_after(5):
