@@ -20,10 +20,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import ClassVar
 
+from kafka import KafkaConsumer, TopicPartition
+
 import devstack
 from cdsp.common.v1 import common_pb2
 from cdsp.registry.v1 import registry_pb2 as pb
 from registry.domain.resident_id import CHECK_CHARS, WEIGHTS
+from runtime.kafka_clients import ensure_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = "registry"
@@ -381,3 +384,26 @@ async def outbox_drained(url: str, timeout: float = 120.0) -> int:
             if left == 0 or time.monotonic() > deadline:
                 return left
             await asyncio.sleep(0.25)
+
+
+def skip_history(bootstrap: str, groups: Sequence[tuple[str, str]], partitions: int = 6) -> None:
+    """Commits the current end of each topic as the position of each (group, topic) of a
+    service that is not running yet (no member holds the groups): what earlier benches
+    published is not this bench's work, and would run during its measurement."""
+    ensure_topics(bootstrap, sorted({topic for _, topic in groups}), partitions, 1)
+    for group, topic in groups:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=group,
+                                 enable_auto_commit=False, client_id="bench-skip-history")
+        try:
+            tps = [TopicPartition(topic, p)
+                   for p in sorted(consumer.partitions_for_topic(topic) or set())]
+            consumer.assign(tps)
+            consumer.seek_to_end()
+            ends = {tp: consumer.position(tp) for tp in tps}
+            consumer.commit()
+            committed = {tp: consumer.committed(tp) for tp in tps}
+        finally:
+            consumer.close(autocommit=False)
+        if committed != ends:
+            raise RuntimeError(f"could not move group {group} to the end of {topic}: "
+                               f"{committed} != {ends}")

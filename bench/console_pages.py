@@ -52,10 +52,10 @@ from common import (
     print_figures,
     print_table,
     running_stack,
+    skip_history,
     superuser_url,
     wait_for_quiet,
 )
-from kafka import KafkaConsumer, TopicPartition
 from list_by_community import PERSONS, bulk_load
 
 import devstack
@@ -63,7 +63,6 @@ from cdsp.aid.v1 import aid_pb2
 from cdsp.registry.v1 import registry_pb2 as pb
 from cdsp.volunteer.v1 import volunteer_pb2 as vpb
 from console.adapters.backends import Backends, CallFailed
-from runtime.kafka_clients import ensure_topics
 
 CALLS = 300
 SECONDS = 60.0            # a case stops early when its samples take this long
@@ -107,25 +106,6 @@ class Sample:
 # ---------------------------------------------------------------- the stack's parts
 
 
-def skip_history(bootstrap: str) -> None:
-    """The aid and volunteer consumers start at the end of their topics: what other benches
-    published is not this bench's work (it would run during the measurement)."""
-    for group, topic in HISTORY:
-        ensure_topics(bootstrap, [topic], 6, 1)
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=group,
-                                 enable_auto_commit=False, client_id="bench-skip-history")
-        try:
-            tps = [TopicPartition(topic, p)
-                   for p in sorted(consumer.partitions_for_topic(topic) or set())]
-            consumer.assign(tps)
-            consumer.seek_to_end()
-            for tp in tps:
-                consumer.position(tp)
-            consumer.commit()
-        finally:
-            consumer.close(autocommit=False)
-
-
 def choose_workers(url: str, communities: list[str], rng: random.Random) -> list[Worker]:
     """A community worker of each of WORKERS random communities that have persons, and a grid
     worker of the grid of one of them; each with the persons they may open."""
@@ -151,7 +131,7 @@ def start_parts(stack: devstack.Stack, workers: list[Worker], password: str,
                 started: list[str]) -> None:
     """aid, volunteer (empty databases), the issuer with the workers, the console; what it
     started is appended to `started` (to stop, even when a later part fails)."""
-    skip_history(stack.kafka_bootstrap)
+    skip_history(stack.kafka_bootstrap, HISTORY)
     for service in CALLED:
         devstack.drop_service_database(stack, service)
         started.append(service)

@@ -43,10 +43,10 @@ from common import (
     print_figures,
     print_table,
     running_stack,
+    skip_history,
     token,
     wait_for_quiet,
 )
-from kafka import KafkaConsumer, TopicPartition
 
 import devstack
 from cdsp.employment.v1 import employment_pb2 as pb
@@ -58,7 +58,6 @@ from employment.domain.assessment import Person, default_rules, default_scale
 from employment.service.jobs import _subtrees
 from runtime.auth import Caller
 from runtime.grpc_client import aio_channel
-from runtime.kafka_clients import ensure_topics
 
 EMPLOYMENT = "employment"
 GROUP, REGISTRY_TOPIC = "employment-registry-projection", "cdsp.registry.v1"
@@ -187,24 +186,6 @@ def load(url: str, candidates: int, posts: int) -> list[str]:
     return employers
 
 
-def skip_history(bootstrap: str) -> None:
-    """The service's registry consumer starts at the end of the topic (not running yet: no
-    member holds the group): earlier benches' registrations are not this bench's work."""
-    ensure_topics(bootstrap, [REGISTRY_TOPIC], 6, 1)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=GROUP,
-                             enable_auto_commit=False, client_id="bench-skip-history")
-    try:
-        tps = [TopicPartition(REGISTRY_TOPIC, p)
-               for p in sorted(consumer.partitions_for_topic(REGISTRY_TOPIC) or set())]
-        consumer.assign(tps)
-        consumer.seek_to_end()
-        for tp in tps:
-            consumer.position(tp)
-        consumer.commit()
-    finally:
-        consumer.close(autocommit=False)
-
-
 # ---------------------------------------------------------------- measuring
 
 def cases(employer: str) -> list[tuple[str, pb.CreatePostRequest]]:
@@ -330,7 +311,7 @@ def _row(post: pb.Post, spec: matching.PostSpec) -> post_store.PostRow:
 
 def bench(stack: devstack.Stack, candidates: int, calls: int, posts: int) -> list[Figure]:
     devstack.drop_service_database(stack, EMPLOYMENT)
-    skip_history(stack.kafka_bootstrap)
+    skip_history(stack.kafka_bootstrap, [(GROUP, REGISTRY_TOPIC)])
     devstack.start_service(stack, EMPLOYMENT)
     try:
         print(f"  loading the fixture ({candidates:,} candidates) …", flush=True)

@@ -51,10 +51,11 @@ from common import (
     print_figures,
     print_table,
     running_stack,
+    skip_history,
     token,
     wait_for_quiet,
 )
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from registration_to_event import Arrivals
 
 import devstack
@@ -66,7 +67,7 @@ from cdsp.notification.v1 import notification_pb2 as npb
 from cdsp.notification.v1 import notification_pb2_grpc
 from runtime.events import build_envelope
 from runtime.grpc_client import aio_channel
-from runtime.kafka_clients import ensure_topics, make_producer
+from runtime.kafka_clients import make_producer
 
 NOTIFICATION = "notification"
 REGISTRY_TOPIC = "cdsp.registry.v1"
@@ -153,29 +154,6 @@ def _progress(url: str) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------- the broker
-
-def _skip_history(bootstrap: str) -> None:
-    """Commits the current end of each topic as the position of the service's consumer groups
-    (the service is not running: no member holds the groups)."""
-    ensure_topics(bootstrap, list(GROUPS.values()), PARTITIONS, 1)
-    for group, topic in GROUPS.items():
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=group,
-                                 enable_auto_commit=False, client_id="bench-skip-history")
-        try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            consumer.seek_to_end()
-            ends = {tp: consumer.position(tp) for tp in tps}
-            consumer.commit()
-            committed = {tp: consumer.committed(tp) for tp in tps}
-        finally:
-            consumer.close(autocommit=False)
-        if committed != ends:
-            raise RuntimeError(f"could not move group {group} to the end of {topic}: "
-                               f"{committed} != {ends}")
-        print(f"  consumer group {group} moved to the end of {topic}", flush=True)
-
 
 def _person_envelopes(residents: list[Resident]) -> list[tuple[bytes, bytes]]:
     out = []
@@ -463,7 +441,7 @@ def bench(stack: devstack.Stack, events: int, samples: int, persons: int) -> lis
     devstack.start_endpoints(stack)
     try:
         devstack.drop_service_database(stack, NOTIFICATION)
-        _skip_history(stack.kafka_bootstrap)
+        skip_history(stack.kafka_bootstrap, list(GROUPS.items()), PARTITIONS)
         devstack.start_service(stack, NOTIFICATION, {
             **stack.endpoint_env(), "CDSP_NOTIFY_QUIET_HOURS": "",
             "CDSP_NOTIFY_RATE_PER_HOUR": "0"})

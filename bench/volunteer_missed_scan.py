@@ -46,13 +46,12 @@ from common import (
     outbox_drained,
     print_figures,
     running_stack,
+    skip_history,
     wait_for_quiet,
 )
-from kafka import KafkaConsumer, TopicPartition
 
 import devstack
 from runtime.db import Database
-from runtime.kafka_clients import ensure_topics
 from volunteer.adapters.visit_store import MARK_MISSED, VOLUNTEER_ROLE
 from volunteer.config import GREEN, RED, YELLOW, VolunteerRules, Volunteers
 from volunteer.service.visits import SCAN_BATCH, scan_missed
@@ -155,25 +154,6 @@ def load(url: str, n: int, overdue: float) -> int:
     return int(due[0])
 
 
-def skip_history(bootstrap: str) -> None:
-    """The service's consumers start at the end of their topics (not running yet: no member
-    holds the groups): earlier benches' registrations and warnings are not this bench's work."""
-    for group, topic in GROUPS:
-        ensure_topics(bootstrap, [topic], 6, 1)
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=group,
-                                 enable_auto_commit=False, client_id="bench-skip-history")
-        try:
-            tps = [TopicPartition(topic, p)
-                   for p in sorted(consumer.partitions_for_topic(topic) or set())]
-            consumer.assign(tps)
-            consumer.seek_to_end()
-            for tp in tps:
-                consumer.position(tp)
-            consumer.commit()
-        finally:
-            consumer.close(autocommit=False)
-
-
 def sql_alone(url: str) -> tuple[float, int]:
     """The scan's batched UPDATE alone, in one transaction rolled back, then vacuumed: (seconds,
     rows marked)."""
@@ -260,7 +240,7 @@ async def measure(stack: devstack.Stack, n: int, due: int) -> list[Figure]:
 
 def bench(stack: devstack.Stack, n: int, overdue: float) -> list[Figure]:
     devstack.drop_service_database(stack, VOLUNTEER)
-    skip_history(stack.kafka_bootstrap)
+    skip_history(stack.kafka_bootstrap, GROUPS)
     devstack.start_service(stack, VOLUNTEER, {"CDSP_VOLUNTEER_SCAN_S": "3600"})
     try:
         print(f"  loading the fixture ({n:,} scheduled persons) …", flush=True)
