@@ -338,6 +338,23 @@ def start_broker(stack: Stack) -> None:
     wait_for_port(stack.kafka_port)
 
 
+def create_topics(stack: Stack) -> list[str]:
+    """Every topic of deploy/kafka/topics.yaml, before any service starts (replication 1: one
+    broker), so a subscriber that starts first finds its topic; returns the topics created now.
+    Topics that exist are left as they are (scripts/topics.py apply reports differences)."""
+    import topics
+
+    specs = [spec.sized(None, 1) for spec in topics.load_topics()]
+    deadline = time.monotonic() + 30
+    while True:  # the broker's port opens a moment before it answers metadata requests
+        try:
+            return topics.apply(stack.kafka_bootstrap, specs).created
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def stop_broker(stack: Stack) -> None:
     proc = stack.procs.pop("broker", None)
     _stop_pidfile(stack.state_dir / "broker.pid", proc)
@@ -519,6 +536,7 @@ RUNNABLE = tuple(s for s in SERVICES
 def up(stack: Stack) -> None:
     start_postgres(stack)
     start_broker(stack)
+    create_topics(stack)
     start_issuer(stack)
     if "notification" in RUNNABLE:
         start_endpoints(stack)
