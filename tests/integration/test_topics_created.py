@@ -4,10 +4,10 @@ its first notice) finds the topic, with the file's partitions."""
 
 from __future__ import annotations
 
+import topics
 from kafka.admin import KafkaAdminClient
 
 import devstack
-import topics
 from tests.helpers import SESSION_STATE
 
 
