@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := services:scripts
 
-.PHONY: deps test lint typecheck protos check-protos unit integration e2e demo up down status bench token clean
+.PHONY: deps test lint typecheck protos check-protos proto-baseline events unit integration e2e demo up down status bench token clean
 
 deps:
 	@bash scripts/install.sh
@@ -21,6 +21,17 @@ typecheck: deps
 ## Regenerate the Python code in services/cdsp from protos/ (the one command; tests check it is fresh)
 protos: deps
 	$(PY) scripts/gen_protos.py
+
+## Regenerate the event catalogue in docs/events (AsyncAPI 3.0 document + readable page) from
+## protos/cdsp/events/v1 and deploy/kafka/topics.yaml (tests check it is fresh; the console serves it)
+events: deps
+	$(PY) scripts/event_catalogue.py generate
+
+## Rewrite the proto compatibility baseline (protos/baseline/cdsp.binpb) from protos/: run it when a
+## release is cut, or after a deliberate version raise. Between releases `make test` fails on a
+## breaking change to a released package (scripts/proto_compat.py, tests/unit/test_proto_compat.py).
+proto-baseline: deps
+	$(PY) scripts/proto_compat.py baseline
 
 unit: deps
 	$(PY) -m pytest -q tests/unit

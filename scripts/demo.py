@@ -23,9 +23,11 @@ channels chosen for each recipient and why, what the SMS/voice provider, the SMT
 webhook receiver got (signature verified), the inboxes, refused webhook URLs and the metrics.
 Last (demo_moves.py), a household moves to another grid and back: the services re-home its open
 aid request and care schedule for the new grid's worker; and the registry re-publishes its
-jurisdictions as snapshot events (a rebuild). Then the worker console (demo_console.py) is used
-as a browser would: sign-in, the grid's persons, a file, a person of another grid refused, the
-inbox, statistics, sign-out; and its URL and a login are printed.
+jurisdictions as snapshot events (a rebuild). The partner gateway (demo_partner.py): a charity
+subscribed to the community's warnings receives them as signed CloudEvents, pseudonymised and
+redacted to its allowlist. Then the worker console (demo_console.py) is used as a browser
+would: sign-in, the grid's persons, a file, a person of another grid refused, the inbox,
+statistics, sign-out; and its URL and a login are printed.
 Resident ID and phone numbers are printed masked only, names as the surname. Exits 1 when anything
 misbehaves (a smoke check). Repeatable on one stack: the community stays at 127 active residents.
 """
@@ -45,6 +47,7 @@ import demo_console
 import demo_employment
 import demo_moves
 import demo_notification
+import demo_partner
 import demo_volunteer
 import grpc
 from demo_checks import check, expect_error, failures
@@ -335,11 +338,13 @@ def main() -> int:
     events(updated, archived, stack.kafka_bootstrap)
     metrics(f"http://127.0.0.1:{stack.metrics_port('registry')}/metrics")
     notices = demo_notification.setup(stack, s, admin_token)
+    partner = demo_partner.setup(stack, s, admin_token)
     demo_aid.run(stack, s, admin_token)
     demo_employment.run(stack, s, admin_token)
     demo_volunteer.run(stack, s, admin_token)
     demo_notification.run(stack, s, admin_token, notices)
     demo_moves.run(stack, s, admin_token)
+    demo_partner.run(stack, s, partner)
     demo_console.run(stack)
     print("\n=== 结果 Result")
     if failures:

@@ -30,10 +30,12 @@ from pathlib import Path
 from dev_identity import LocalIdentity, local_identity
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("registry", "aid", "employment", "volunteer", "notification")
+SERVICES = ("registry", "aid", "employment", "volunteer", "notification", "partner")
 GRPC_PORTS = {"registry": 50051, "aid": 50052, "employment": 50053, "volunteer": 50054,
-              "notification": 50055}
-METRICS_PORTS = {name: 9101 + i for i, name in enumerate(SERVICES)}
+              "notification": 50055, "partner": 50058}
+# 9101-9105 for the first five; the partner gateway's is 9108 (9106-9107 are left to the chart's
+# examples of an added service, 9109 is the console's).
+METRICS_PORTS = {**{name: 9101 + i for i, name in enumerate(SERVICES[:5])}, "partner": 9108}
 SUPERUSER_PASSWORD = "cdsp-dev-superuser"
 SERVICE_PASSWORD = "cdsp-dev"  # development only; production reads DSNs from secrets
 # The local stand-ins for what the notification service talks to outside (scripts/
@@ -137,6 +139,9 @@ class Stack:
         if service == "registry":  # keys the environment gives win (a test session's stacks
             for name, value in self.pii_env().items():  # share one database and its keys)
                 env.setdefault(name, value)
+        if service == "partner":  # its subscribers' secrets, sealed like the registry's IDs
+            for name, value in self.partner_env().items():
+                env.setdefault(name, value)
         if service == "notification":
             env.update(self.endpoint_env())
         if service == "volunteer":  # a local stack shows a missed visit within seconds
@@ -153,6 +158,18 @@ class Stack:
             with os.fdopen(fd, "w") as out:
                 json.dump({"CDSP_PII_KEYS": f"dev-1:{_random_key()}",
                            "CDSP_PII_INDEX_KEY": _random_key()}, out)
+        keys: dict[str, str] = json.loads(path.read_text())
+        return keys
+
+    def partner_env(self) -> dict[str, str]:
+        """The partner gateway's sealing key (CDSP_PARTNER_KEYS): random for each stack, kept in
+        its state folder (0600) so a restarted stack opens the secrets it sealed."""
+        path = self.state_dir / "partner-keys.json"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump({"CDSP_PARTNER_KEYS": f"dev-1:{_random_key()}"}, out)
         keys: dict[str, str] = json.loads(path.read_text())
         return keys
 

@@ -59,24 +59,19 @@ class PiiKeys:
 
     @classmethod
     def parse(cls, keys: str, index_key: str) -> PiiKeys:
-        found: dict[str, bytes] = {}
-        order: list[str] = []
-        for entry in filter(None, (e.strip() for e in keys.split(","))):
-            kid, sep, material = entry.partition(":")
-            if not sep or not _KID.match(kid):
-                raise SettingsError("CDSP_PII_KEYS: each entry is kid:base64key, the kid of "
-                                    "letters, digits, '.', '_' or '-' (at most 64)")
-            if kid in found:
-                raise SettingsError(f"CDSP_PII_KEYS: key id {kid} given twice")
-            found[kid] = _key(f"CDSP_PII_KEYS ({kid})", material)
-            order.append(kid)
-        if not order:
-            raise SettingsError("CDSP_PII_KEYS is required: the keys that encrypt resident IDs "
-                                "and certificate numbers (kid:base64, the first one seals)")
+        active, found = parse_sealing_keys(keys, "CDSP_PII_KEYS", "resident IDs and "
+                                           "certificate numbers")
         if not index_key.strip():
             raise SettingsError("CDSP_PII_INDEX_KEY is required: the blind-index key (base64, "
                                 "32 bytes)")
-        return cls(order[0], found, _key("CDSP_PII_INDEX_KEY", index_key))
+        return cls(active, found, _key("CDSP_PII_INDEX_KEY", index_key))
+
+    @classmethod
+    def sealing_only(cls, keys: str, setting: str, what: str) -> PiiKeys:
+        """Keys that seal and open other secrets (no blind index): the partner gateway's
+        subscriber secrets under CDSP_PARTNER_KEYS, the same format as CDSP_PII_KEYS."""
+        active, found = parse_sealing_keys(keys, setting, what)
+        return cls(active, found, b"")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PiiKeys:
@@ -105,6 +100,25 @@ class PiiKeys:
     def index(self, purpose: str, value: str) -> bytes:
         """The blind index of `value`: equal for equal values of one purpose, keyed."""
         return hmac.new(self.index_key, f"{purpose}\x00{value}".encode(), hashlib.sha256).digest()
+
+
+def parse_sealing_keys(keys: str, setting: str, what: str) -> tuple[str, dict[str, bytes]]:
+    """`kid:base64key` entries separated by commas: the first seals, all open."""
+    found: dict[str, bytes] = {}
+    order: list[str] = []
+    for entry in filter(None, (e.strip() for e in keys.split(","))):
+        kid, sep, material = entry.partition(":")
+        if not sep or not _KID.match(kid):
+            raise SettingsError(f"{setting}: each entry is kid:base64key, the kid of "
+                                "letters, digits, '.', '_' or '-' (at most 64)")
+        if kid in found:
+            raise SettingsError(f"{setting}: key id {kid} given twice")
+        found[kid] = _key(f"{setting} ({kid})", material)
+        order.append(kid)
+    if not order:
+        raise SettingsError(f"{setting} is required: the keys that encrypt {what} "
+                            "(kid:base64, the first one seals)")
+    return order[0], found
 
 
 def key_id(sealed: bytes) -> str:

@@ -65,6 +65,12 @@ PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "contact": WORKERS,
         "administer": ADMINS,
     },
+    "partner": {
+        # Third parties' subscriptions: the city's and districts' administrators, each for
+        # their own jurisdictions (a subscriber's subtree lies inside the admin's).
+        "read": ("district_admin", "city_admin"),
+        "administer": ("district_admin", "city_admin"),
+    },
 }
 
 
@@ -131,6 +137,12 @@ METHODS: dict[str, MethodRule] = {
         "RegisterWebhook": ("administer", False), "ListNotices": ("read", True),
         "GetDeliveryStats": ("read", False), "SetWorkerContact": ("contact", True),
         "LinkApp": ("write", True)}),
+    **_methods("partner", "cdsp.partner.v1.PartnerAdminService", {
+        "RegisterSubscriber": ("administer", False), "GetSubscriber": ("read", False),
+        "ListSubscribers": ("read", False), "PauseSubscriber": ("administer", False),
+        "ResumeSubscriber": ("administer", False), "RevokeSubscriber": ("administer", False),
+        "RotateSecret": ("administer", False), "ListDeadLetters": ("read", False),
+        "ReplayDeadLetters": ("administer", False)}),
     # Served by every service (runtime.audit_api); a search is recorded like any other read.
     **_methods("audit", "cdsp.audit.v1.AuditService", {"SearchAudit": ("read", True)}),
 }

@@ -25,9 +25,9 @@ from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
 from runtime.auth import ROLES, is_valid_path
 
-# The audiences of the five services (CDSP_TOKEN_AUDIENCE defaults to cdsp-<service>): a
+# The audiences of the platform's services (CDSP_TOKEN_AUDIENCE defaults to cdsp-<service>): a
 # development token is good for all of them unless asked otherwise.
-PLATFORM_SERVICES = ("registry", "aid", "employment", "volunteer", "notification")
+PLATFORM_SERVICES = ("registry", "aid", "employment", "volunteer", "notification", "partner")
 SERVICE_AUDIENCES = tuple(f"cdsp-{service}" for service in PLATFORM_SERVICES)
 DEFAULT_ISSUER = "cdsp"
 # The claim names a CDSP issuer writes (the services read the names their settings give).

@@ -99,3 +99,18 @@ def volunteer(stack: devstack.Stack, registry: str) -> Iterator[str]:
     yield stack.grpc_addr("volunteer")
     if "volunteer" in stack.procs:
         devstack.stop_service(stack, "volunteer")
+
+
+# How the session's partner gateway runs: fast retries, so a receiver that comes back is caught
+# up within seconds.
+PARTNER_ENV = {"CDSP_SHUTDOWN_GRACE_S": "5", "CDSP_PARTNER_RETRY_BASE_MS": "200",
+               "CDSP_PARTNER_RETRY_CAP_MS": "1000", "CDSP_PARTNER_MAX_ATTEMPTS": "60"}
+
+
+@pytest.fixture(scope="session")
+def partner(stack: devstack.Stack, registry: str) -> Iterator[str]:
+    """The partner gateway, consuming the registry's, aid's and employment's events."""
+    devstack.start_service(stack, "partner", PARTNER_ENV)
+    yield stack.grpc_addr("partner")
+    if "partner" in stack.procs:
+        devstack.stop_service(stack, "partner")

@@ -1,5 +1,5 @@
 """Text PostgreSQL cannot store never reaches a handler, in any method of any service: every
-method the five running services announce by reflection is called with a NUL in every string of
+method the six running services announce by reflection is called with a NUL in every string of
 its request and answers INVALID_ARGUMENT naming each of them; nothing is created."""
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
-SERVICES = ("registry", "aid", "employment", "volunteer", "notification")
+SERVICES = ("registry", "aid", "employment", "volunteer", "notification", "partner")
 
 
 def _allowed_role(path: str) -> str:
@@ -128,7 +128,7 @@ def _allowed_role(path: str) -> str:
 
 def test_every_string_of_every_method_is_refused_with_a_nul(
         stack: devstack.Stack, registry: str, aid: str, employment: str, volunteer: str,
-        notification: str, capsys: pytest.CaptureFixture[str]) -> None:
+        notification: str, partner: str, capsys: pytest.CaptureFixture[str]) -> None:
     checked: dict[str, list[str]] = {}
     skipped: set[str] = set()
     for service in SERVICES:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from notification.domain.webhook_urls import (
+from runtime.webhook_urls import (
     DEVELOPMENT_NETWORKS,
     WebhookUrlError,
     check_webhook_url,

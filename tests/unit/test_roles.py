@@ -12,6 +12,7 @@ from cdsp.aid.v1 import aid_pb2
 from cdsp.audit.v1 import audit_pb2
 from cdsp.employment.v1 import employment_pb2
 from cdsp.notification.v1 import notification_pb2
+from cdsp.partner.v1 import partner_pb2
 from cdsp.registry.v1 import registry_pb2
 from cdsp.volunteer.v1 import volunteer_pb2
 from runtime import roles
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = [(registry_pb2, "RegistryService"), (aid_pb2, "AidService"),
             (employment_pb2, "EmploymentService"), (volunteer_pb2, "VolunteerService"),
             (notification_pb2, "NotificationService"),
+            (partner_pb2, "PartnerAdminService"),
             (audit_pb2, "AuditService")]  # served by every service (runtime.audit_api)
 
 
@@ -73,6 +75,10 @@ def caller(role: str) -> Caller:
     ("subscriber", "/cdsp.aid.v1.AidService/GetCase", False),
     ("auditor", "/cdsp.audit.v1.AuditService/SearchAudit", True),
     ("city_admin", "/cdsp.audit.v1.AuditService/SearchAudit", False),
+    ("district_admin", "/cdsp.partner.v1.PartnerAdminService/RegisterSubscriber", True),
+    ("street_admin", "/cdsp.partner.v1.PartnerAdminService/RegisterSubscriber", False),
+    ("subscriber", "/cdsp.partner.v1.PartnerAdminService/ListSubscribers", False),
+    ("service", "/cdsp.partner.v1.PartnerAdminService/GetSubscriber", False),
 ])
 def test_require(role: str, method: str, allowed: bool) -> None:
     if allowed:

@@ -12,7 +12,6 @@ from notification.adapters import notice_store, recipient_store
 from notification.adapters.notice_store import NoticeRow
 from notification.adapters.recipient_store import ContactRow
 from notification.config import Notifier
-from notification.domain.webhook_urls import WebhookUrlError, check_webhook_url
 from notification.service.access import (
     ADMIN_ROLES,
     CONTACT_ROLES,
@@ -30,6 +29,7 @@ from runtime.auth import SYSTEM, Caller, is_valid_path
 from runtime.errors import NotFound, PermissionDenied, Violations
 from runtime.inputs import decode_page_token, next_page, page_size, require_path, require_uuid
 from runtime.inputs import subtrees as caller_subtrees
+from runtime.webhook_urls import WebhookUrlError, check_webhook_url
 
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
 MAX_EVENT_TYPES = 50

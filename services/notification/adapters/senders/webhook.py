@@ -12,89 +12,30 @@ Receivers check the signature with ``verify`` (or its equivalent) and refuse tim
 than five minutes off. Any 2xx is success; redirects are never followed (a 3xx fails for good);
 408, 425, 429 and 5xx, timeouts and connection errors are retried later; other 4xx fail for good.
 
-The URL is checked against ``notification.domain.webhook_urls`` before every attempt, and the
-connector's resolver checks every address again as it connects, so a name re-pointed at an
-internal address (DNS rebinding) is refused. Failure reasons never contain the URL.
+The URL is checked against ``runtime.webhook_urls`` before every attempt, and the
+connector's resolver (runtime.webhook_client) checks every address again as it connects, so a
+name re-pointed at an internal address (DNS rebinding) is refused. Failure reasons never
+contain the URL.
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
-import hmac
 import json
-import socket
 import time
 from collections.abc import Sequence
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from notification.adapters.senders.base import Outgoing, PermanentFailure, TemporaryFailure
-from notification.domain.webhook_urls import (
-    Network,
-    WebhookUrlError,
-    resolve_and_check,
-    resolve_host,
-)
-
-RETRYABLE_STATUSES = frozenset({408, 425, 429})
-
-
-def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The X-CDSP-Signature value: ``sha256=`` and the hex HMAC of ``b"<timestamp>." + body``."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
-
-
-def verify(secret: str, timestamp: int | str, body: bytes, header: str,
-           tolerance_s: float = 300, now: float | None = None) -> bool:
-    """For receivers: the signature matches (compared in constant time) and the timestamp is
-    within ``tolerance_s`` of ``now``."""
-    text = str(timestamp)
-    if not secret or not (text.isascii() and text.isdigit()):
-        return False
-    current = time.time() if now is None else now
-    if abs(current - int(text)) > tolerance_s:
-        return False
-    return hmac.compare_digest(sign(secret, text, body).encode(), header.encode())
+from runtime.webhook_client import RETRYABLE_STATUSES, checked_session, connection_reason, sign
+from runtime.webhook_client import verify as verify  # receivers' check, re-exported
+from runtime.webhook_urls import Network, WebhookUrlError, resolve_and_check
 
 
 def encode_document(message: Outgoing) -> bytes:
     """The exact body that is signed and sent."""
     return json.dumps(message.document, ensure_ascii=False, separators=(",", ":"),
                       sort_keys=True).encode("utf-8")
-
-
-class _CheckedResolver(AbstractResolver):
-    """Resolves with the event loop and refuses any address the URL rules refuse."""
-
-    def __init__(self, allowed_networks: Sequence[Network]) -> None:
-        self._allowed = tuple(allowed_networks)
-
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        found = await resolve_host(host, port, self._allowed, family)
-        return [ResolveResult(hostname=host, host=address, port=port, family=fam, proto=0,
-                              flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV)
-                for fam, address in found]
-
-    async def close(self) -> None:
-        return None
-
-
-def _connection_reason(exc: BaseException) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return "DNS lookup failed"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
-        return "TLS handshake failed"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "connection closed by the receiver"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        if exc.os_error.errno == errno.ECONNREFUSED:
-            return "connection refused"
-        return "connection failed"
-    return "connection error"
 
 
 class WebhookSender:
@@ -111,11 +52,8 @@ class WebhookSender:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(resolver=_CheckedResolver(self.allowed_networks),
-                                             use_dns_cache=False, limit=100)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-                trust_env=False, headers={"User-Agent": "CDSP-Webhook/1"})
+            self._session = checked_session(self.allowed_networks, self.timeout_s,
+                                            "CDSP-Webhook/1")
         return self._session
 
     async def send(self, message: Outgoing) -> str:
@@ -147,7 +85,7 @@ class WebhookSender:
         except TimeoutError:
             raise TemporaryFailure(f"timeout after {self.timeout_s:g}s") from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise TemporaryFailure(_connection_reason(exc)) from None
+            raise TemporaryFailure(connection_reason(exc)) from None
         if 200 <= status < 300:
             return ""
         if 300 <= status < 400:

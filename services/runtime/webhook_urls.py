@@ -1,5 +1,6 @@
-"""Which webhook URLs the platform may call, checked when a webhook is registered and again at
-send time (so a name that later resolves to an internal address is still refused).
+"""Which webhook URLs the platform may call (the notification service's webhooks, the partner
+gateway's subscribers), checked when a webhook is registered and again at send time (so a name
+that later resolves to an internal address is still refused).
 
 Rules (each refusal is a ``WebhookUrlError`` naming the field and the rule):
 
