@@ -33,6 +33,10 @@ events: deps
 proto-baseline: deps
 	$(PY) scripts/proto_compat.py baseline
 
+## Compare protos/ with the released baseline and print every breaking change (make test runs it)
+check-protos: deps
+	$(PY) scripts/proto_compat.py check
+
 unit: deps
 	$(PY) -m pytest -q tests/unit
 

@@ -116,6 +116,22 @@ def test_the_image_serves_the_console_its_templates_and_static_files(
         assert shipped == source and shipped, folder
 
 
+def test_the_image_serves_the_event_catalogue_without_sign_in(
+        console_from_image: tuple[str, Path, dict[str, str]]) -> None:
+    """docs/events is copied into the image (the console finds it above its package)."""
+    url, work, _ = console_from_image
+    status, kind, page = get(f"{url}/events")  # a redirect to /login would lack the names
+    assert status == 200 and kind.startswith("text/html"), (status, kind)
+    assert "cdsp.registry.v1" in page and "PersonRegistered" in page
+    status, kind, text = get(f"{url}/events/asyncapi.yaml")
+    assert status == 200 and kind.startswith("text/yaml"), (status, kind)
+    catalogue = ROOT / "docs" / "events"
+    assert text == (catalogue / "asyncapi.yaml").read_text(encoding="utf-8")
+    shipped = work / "app" / "docs" / "events"
+    assert sorted(p.name for p in shipped.iterdir()) == sorted(
+        p.name for p in catalogue.iterdir())
+
+
 def test_the_healthcheck_asks_the_console_over_http(
         console_from_image: tuple[str, Path, dict[str, str]], tmp_path: Path) -> None:
     _, work, env = console_from_image

@@ -34,7 +34,7 @@ log = logging.getLogger("cdsp.console")
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # The page modules under console/entrypoints/pages: each has `routes`.
 PAGES = ("auth", "home", "persons", "person_forms", "households", "verification", "warnings",
-         "requests", "relief", "kits", "inbox", "stats")
+         "requests", "relief", "kits", "inbox", "stats", "events")
 REQUEST_SECONDS = Histogram("cdsp_console_request_seconds", "Time to answer a page",
                             ["route", "status"],
                             buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))

@@ -10,7 +10,7 @@ from typing import Any
 
 LANGS = ("zh-CN", "en")
 DEFAULT_LANG = "zh-CN"
-CATALOGUES = ("common", "persons", "work", "inbox", "stats")
+CATALOGUES = ("common", "persons", "work", "inbox", "stats", "events")
 
 
 def _load() -> dict[str, tuple[str, str]]:
