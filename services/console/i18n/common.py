@@ -14,6 +14,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.kits": ("应急包", "Emergency kits"),
     "nav.inbox": ("消息", "Inbox"),
     "nav.stats": ("统计", "Statistics"),
+    "nav.events": ("事件目录（供合作方对接）", "Event catalogue (for partners)"),
     "lang.switch": ("English", "中文"),
     "lang.switch_label": ("Switch to English", "切换到中文"),
     "signed_in_as": ("当前用户：{subject}（{role}）", "Signed in as {subject} ({role})"),
