@@ -8,7 +8,7 @@
 set -euo pipefail
 : "${CDSP_DB_PASSWORD:?set CDSP_DB_PASSWORD (the roles the services run as)}"
 : "${CDSP_DB_OWNER_PASSWORD:?set CDSP_DB_OWNER_PASSWORD (the owners, for migrations only)}"
-for service in registry aid employment volunteer notification; do
+for service in registry aid employment volunteer notification partner; do
   psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
        -v owner="cdsp_${service}" -v app="cdsp_${service}_app" \
        -v owner_password="$CDSP_DB_OWNER_PASSWORD" -v app_password="$CDSP_DB_PASSWORD" <<'SQL'
