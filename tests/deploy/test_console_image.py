@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 import devstack
+from console.config import DEFAULT_ADDRS
 from runtime.token_signing import generate_key, jwks
 from tests.deploy.test_images import (
     COMPOSE,
@@ -156,6 +157,9 @@ def test_the_healthcheck_asks_a_service_over_grpc(tmp_path: Path) -> None:
 
 def test_compose_runs_the_console_hardened_after_the_five_services() -> None:
     services = compose()["services"]
+    # The services the console calls (its backends): the five, not the partner gateway.
+    calls = sorted(DEFAULT_ADDRS)
+    assert set(calls) == set(devstack.SERVICES) - {"partner"}
     console = services["console"]
     assert console["build"] == {"context": ".", "dockerfile": "services/Dockerfile",
                                 "args": {"SERVICE": "console"}}
@@ -165,16 +169,17 @@ def test_compose_runs_the_console_hardened_after_the_five_services() -> None:
                                 f"127.0.0.1:{PORTS['metrics']}:{PORTS['metrics']}"]
     assert console["healthcheck"]["test"] == ["CMD", "python", "-m",
                                               "console.entrypoints.health_probe"]
-    assert set(console["depends_on"]) == set(devstack.SERVICES)
+    assert set(console["depends_on"]) == set(calls)
     assert all(how == {"condition": "service_healthy"} for how in console["depends_on"].values())
     order = start_order(services)
-    assert order.index("console") > max(order.index(s) for s in devstack.SERVICES)
+    assert order.index("console") > max(order.index(s) for s in calls)
     env = console["environment"]
     assert env["CDSP_ENV"] == "production"
     assert env["CDSP_CONSOLE_ADDR"] == f"0.0.0.0:{PORTS['http']}"
     assert env["CDSP_METRICS_ADDR"] == f"0.0.0.0:{PORTS['metrics']}"
-    for name in devstack.SERVICES:
+    for name in calls:
         assert env[f"CDSP_{name.upper()}_ADDR"] == f"{name}:{devstack.GRPC_PORTS[name]}"
+    assert "CDSP_PARTNER_ADDR" not in env
     assert env["CDSP_TOKEN_AUDIENCE"] == "cdsp-console"
     assert env["CDSP_TOKEN_JWKS"] == services["registry"]["environment"]["CDSP_TOKEN_JWKS"]
     assert env["CDSP_TOKEN_REVOCATIONS"] == services["registry"]["environment"][

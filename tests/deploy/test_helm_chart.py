@@ -21,8 +21,14 @@ from runtime.server import LIVENESS
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "cdsp"
 RELEASE, NAMESPACE = "cdsp", "cdsp"
+# The five platform services (the ones the console calls) and every service of values.yaml: the
+# five and the partner gateway (services/partner), which the console does not call.
 FIVE = {"registry": 50051, "aid": 50052, "employment": 50053, "volunteer": 50054,
         "notification": 50055}
+SERVICES = {**FIVE, "partner": 50058}
+METRICS_PORTS = {**{svc: port - 50051 + 9101 for svc, port in FIVE.items()}, "partner": 9108}
+PARTNER_SECRETS = {"CDSP_PARTNER_KEYS"}
+PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"}
 RUNTIME_DEFAULT_GRACE_S = 20.0          # CDSP_SHUTDOWN_GRACE_S default (runtime/settings.py)
 SECRET_SETTINGS = {"CDSP_DATABASE_URL", "CDSP_KAFKA_PASSWORD"}
 # What the chart requires of every release (values.yaml leaves it empty): the identity provider
@@ -189,12 +195,14 @@ def problems_env(env: list[Doc], svc: str) -> list[str]:
     needed = {"CDSP_DATABASE_URL", *TOKEN_SETTINGS}
     if svc == "notification":
         needed |= NOTIFICATION_SECRETS
+    if svc == "partner":
+        needed |= PARTNER_SECRETS
     for name in needed:
         if name not in by_name:
             found.append(f"{svc}: {name} is not set")
     for e in env:
         value = e.get("value")
-        if e["name"] in SECRET_SETTINGS | NOTIFICATION_SECRETS:
+        if e["name"] in SECRET_SETTINGS | NOTIFICATION_SECRETS | PARTNER_SECRETS:
             ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
             if value is not None or not (ref.get("name") and ref.get("key")):
                 found.append(f"{svc}: {e['name']} is not taken from a Secret")
@@ -333,9 +341,10 @@ def test_every_service_has_a_complete_hardened_set(values_name: str, monitoring:
                     MONITORING_ON if monitoring == "on" else MONITORING_OFF)
     docs = render(values)
     services = services_of(values)
-    assert set(FIVE) <= set(services)
+    assert set(SERVICES) <= set(services)
     for svc, entry in services.items():
-        assert entry["grpcPort"] == FIVE.get(svc, entry["grpcPort"])
+        assert entry["grpcPort"] == SERVICES.get(svc, entry["grpcPort"])
+        assert entry["metricsPort"] == METRICS_PORTS.get(svc, entry["metricsPort"])
         owner = (entry.get("database") or {}).get("migrationSecretName")
         assert problems_service_set(docs, svc, entry["grpcPort"], entry["metricsPort"],
                                     owner_secret=owner) == []
@@ -355,18 +364,43 @@ def test_every_service_has_a_complete_hardened_set(values_name: str, monitoring:
         assert monitors == set() and rules == []
 
 
-def test_notification_may_reach_its_senders_and_nothing_else_may() -> None:
-    docs = render({})
-    ports = {svc: {p["port"] for rule in get(docs, "NetworkPolicy", f"{RELEASE}-{svc}")
-                   ["spec"]["egress"] for p in rule.get("ports", [])} for svc in FIVE}
+def _internet(egress: list[Doc]) -> list[Doc]:
+    """The egress rules that open the internet (0.0.0.0/0, however narrowed by `except`)."""
+    return [rule for rule in egress
+            if any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for peer in rule["to"])]
+
+
+@pytest.mark.parametrize("values_name", VALUE_SETS)
+def test_notification_and_partner_may_reach_their_senders_and_nothing_else_may(
+        values_name: str) -> None:
+    docs = render(VALUE_SETS[values_name])
+    values = merged(values_file("values.yaml"), VALUE_SETS[values_name])
+    # DNS, PostgreSQL, Kafka and the identity provider (443).
+    base = {53, values["postgresql"]["port"], *values["kafka"]["ports"],
+            *values["identity"]["ports"]}
+    egress = {svc: get(docs, "NetworkPolicy", f"{RELEASE}-{svc}")["spec"]["egress"]
+              for svc in SERVICES}
+    ports = {svc: {p["port"] for rule in rules for p in rule.get("ports", [])}
+             for svc, rules in egress.items()}
     assert {587, 443} <= ports["notification"]
-    for svc in set(FIVE) - {"notification"}:
-        assert ports[svc] == {53, 443, 5432, 9092}, svc  # 443: the identity provider
+    # The partner gateway's webhooks: HTTPS to the internet, never into the private ranges
+    # (the cluster, the databases, the brokers, the cloud's metadata address).
+    assert ports["partner"] == base | {443}
+    for svc in ("notification", "partner"):
+        webhooks = _internet(egress[svc])
+        assert webhooks, svc
+        for rule in webhooks:
+            assert [p["port"] for p in rule["ports"]] == [443], svc
+            for peer in rule["to"]:
+                assert set(peer["ipBlock"]["except"]) >= PRIVATE_RANGES, svc
+    for svc in set(SERVICES) - {"notification", "partner"}:
+        assert ports[svc] == base, svc
+        assert _internet(egress[svc]) == [], svc
 
 
 def test_every_service_reaches_the_identity_provider_and_the_migration_step_does_not() -> None:
     docs = render({"identity": {"cidrs": ["10.40.0.0/16"], "ports": [8443]}})
-    for svc in FIVE:
+    for svc in SERVICES:
         egress = get(docs, "NetworkPolicy", f"{RELEASE}-{svc}")["spec"]["egress"]
         assert {"to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}],
                 "ports": [{"protocol": "TCP", "port": 8443}]} in egress, svc
@@ -382,7 +416,7 @@ def test_the_identity_provider_reaches_every_service_s_environment() -> None:
               "wards": "ward_ids"}
     docs = render({"identity": {"maxLifetimeSeconds": 3600, "claims": claims},
                    "console": {"sessionTtlSeconds": 3600}})
-    for svc in FIVE:
+    for svc in SERVICES:
         env = {e["name"]: e.get("value") for e in _container(get(
             docs, "Deployment", f"{RELEASE}-{svc}"))["env"]}
         identity = IDENTITY["identity"]
@@ -425,7 +459,7 @@ def test_development_may_read_the_identity_provider_over_plain_http() -> None:
 
 def test_each_service_names_its_own_audience() -> None:
     services = values_file("values.yaml")["services"]
-    assert [e["audience"] for e in services] == [f"cdsp-{s}" for s in FIVE]
+    assert [e["audience"] for e in services] == [f"cdsp-{s}" for s in SERVICES]
     without = [{k: v for k, v in services[0].items() if k != "audience"}]
     with pytest.raises(helm_python.HelmError, match="missing property 'audience'"):
         chart_render({"services": without})
@@ -440,8 +474,10 @@ def test_no_service_calls_another_until_values_say_so() -> None:
                 peer.get("podSelector", {}).get("matchLabels", {})}
 
     docs = render({})
-    # The console calls every service (tests/deploy/test_console_chart.py); no service another.
+    # The console calls the five services (tests/deploy/test_console_chart.py), not the partner
+    # gateway; no service calls another.
     assert all(caller_components(docs, svc) == {"console"} for svc in FIVE)
+    assert caller_components(docs, "partner") == set()
     services = values_file("values.yaml")["services"]
     for entry in services:
         if entry["name"] == "registry":
@@ -462,8 +498,8 @@ def test_a_sixth_service_is_a_few_lines_of_values() -> None:
     values = merged({"services": services}, MONITORING_ON)
     docs = render(values)
     assert problems_service_set(docs, "housing", 50056, 9106) == []
-    for svc, port in FIVE.items():
-        assert problems_service_set(docs, svc, port, port - 50051 + 9101) == []
+    for svc, port in SERVICES.items():
+        assert problems_service_set(docs, svc, port, METRICS_PORTS[svc]) == []
     image = get(docs, "Deployment", f"{RELEASE}-housing")["spec"]["template"]["spec"][
         "containers"][0]["image"]
     assert image.startswith("cdsp/housing:")
@@ -473,7 +509,7 @@ def test_secrets_settings_come_from_named_secrets() -> None:
     values = {"kafka": {"securityProtocol": "SASL_SSL",
                         "credentials": {"secretName": "kafka-creds"}}}
     docs = render(values)
-    for svc in FIVE:
+    for svc in SERVICES:
         env = {e["name"]: e for e in get(docs, "Deployment", f"{RELEASE}-{svc}")
                ["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert env["CDSP_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "kafka-creds"
@@ -488,8 +524,8 @@ def test_two_database_roles_the_job_as_owner_the_service_as_app() -> None:
         entry["database"] = {"migrationSecretName": f"cdsp-{entry['name']}-db-owner",
                              "appRole": f"cdsp_{entry['name']}_app"}
     docs = render({"services": services})
-    for svc, port in FIVE.items():
-        assert problems_service_set(docs, svc, port, port - 50051 + 9101,
+    for svc, port in SERVICES.items():
+        assert problems_service_set(docs, svc, port, METRICS_PORTS[svc],
                                     owner_secret=f"cdsp-{svc}-db-owner") == []
         job = _container(get(docs, "Job", f"{RELEASE}-{svc}-migration"))
         env = {e["name"]: e for e in job["env"]}
@@ -522,7 +558,7 @@ def test_kafka_over_sasl_ssl_with_a_ca_from_a_secret() -> None:
                         "credentials": {"secretName": "kafka-creds"},
                         "tls": {"caSecretName": "kafka-ca", "caKey": "ca.crt"}}}
     docs = render(values)
-    for svc in FIVE:
+    for svc in SERVICES:
         pod = get(docs, "Deployment", f"{RELEASE}-{svc}")["spec"]["template"]["spec"]
         env = {e["name"]: e for e in pod["containers"][0]["env"]}
         assert env["CDSP_KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL"
@@ -677,7 +713,8 @@ def test_prometheus_rule_embeds_the_platform_alerts_or_values_groups() -> None:
 
 def test_the_city_runs_two_database_roles_and_secured_kafka() -> None:
     docs = render(VALUE_SETS["city"])
-    for svc in FIVE:
+    assert set(services_of(VALUE_SETS["city"])) == set(SERVICES)
+    for svc in SERVICES:
         job_env = {e["name"]: e for e in _container(get(docs, "Job",
                                                         f"{RELEASE}-{svc}-migration"))["env"]}
         assert job_env["CDSP_DB_APP_ROLE"]["value"] == f"cdsp_{svc}_app"
@@ -707,8 +744,43 @@ def test_strimzi_topics_behind_a_switch_match_the_topics_script() -> None:
         assert doc["metadata"]["labels"]["strimzi.io/cluster"] == "city"
         assert doc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
         assert doc["spec"]["partitions"] == 12
+    assert "cdsp.partner.v1" not in rendered  # the gateway publishes nothing of its own
     with pytest.raises(helm_python.HelmError, match=r"kafkaTopics\.strimzi\.cluster"):
         chart_render({"kafkaTopics": {"strimzi": {"enabled": True}}})
+
+
+def test_strimzi_topics_for_the_partner_gateway_s_kafka_subscribers(tmp_path: Path) -> None:
+    import topics
+
+    from partner.domain.subscription import topic_of
+
+    subscribers = [{"code": "charity-a"}, {"code": "insurer-b", "user": "insurer-b-kafka"}]
+    strimzi = {"kafkaTopics": {"strimzi": {"enabled": True, "cluster": "city"}},
+               "partnerSubscribers": subscribers}
+    assert [d for d in render({"partnerSubscribers": subscribers})
+            if d["kind"] == "KafkaTopic"] == []  # off: the gateway creates them itself
+    file = yaml.safe_load((CHART / "files" / "topics.yaml").read_text(encoding="utf-8"))
+    # The settings every topic of the file must have (scripts/topics.py) hold for the template.
+    checked = tmp_path / "subscriber-topic.yaml"
+    checked.write_text(yaml.safe_dump({"topics": [{"name": topic_of("charity-a"),
+                                                   **file["partnerSubscriberTopic"]}]}))
+    [spec] = topics.load_topics(checked)
+    assert spec.config["cleanup.policy"] == "delete"  # events are facts, as on the other topics
+    for values_name in VALUE_SETS:
+        values = merged(VALUE_SETS[values_name], strimzi)
+        rendered = {d["spec"]["topicName"]: d for d in render(values) if d["kind"] == "KafkaTopic"}
+        platform = {s.name for s in topics.load_topics()}
+        assert set(rendered) == platform | {topic_of("charity-a"), topic_of("insurer-b")}
+        kafka = merged(values_file("values.yaml")["kafka"], values.get("kafka", {}))
+        sized = spec.sized(kafka["topicPartitions"], kafka["topicReplication"])
+        for code in ("charity-a", "insurer-b"):
+            doc = rendered[topic_of(code)]
+            assert doc["metadata"]["name"] == f"cdsp-partner-{code}-v1"
+            assert doc["metadata"]["labels"]["strimzi.io/cluster"] == "city"
+            assert doc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+            assert (doc["spec"]["partitions"], doc["spec"]["replicas"]) == (
+                sized.partitions, sized.replication)
+            assert {k: str(v) for k, v in doc["spec"]["config"].items()} == sized.config
 
 
 # Kubernetes versions whose API schemas every rendered manifest must satisfy: the chart's lowest

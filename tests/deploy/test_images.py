@@ -156,6 +156,9 @@ def test_compose_runs_the_five_services_hardened_and_health_gated() -> None:
         assert svc["healthcheck"]["test"] == ["CMD", "python", "-m", "runtime.health_probe"]
         env = svc["environment"]
         assert env["CDSP_GRPC_ADDR"] == f"0.0.0.0:{devstack.GRPC_PORTS[name]}"
+        grpc, metrics = devstack.GRPC_PORTS[name], devstack.METRICS_PORTS[name]
+        # Published on the loopback address only (a reverse proxy publishes on purpose).
+        assert svc["ports"] == [f"127.0.0.1:{grpc}:{grpc}", f"127.0.0.1:{metrics}:{metrics}"]
         assert env["CDSP_DATABASE_URL"].endswith(f"@postgres:5432/cdsp_{name}"), name
         assert env["CDSP_KAFKA_BOOTSTRAP"] == "kafka:9092"
         assert {"postgres", "kafka"} <= set(svc["depends_on"]), name
@@ -172,6 +175,18 @@ def test_compose_runs_the_five_services_hardened_and_health_gated() -> None:
                                          ("aid", "employment", "volunteer"))
     assert order.index("notification") > max(order.index(s) for s in
                                               ("aid", "employment", "volunteer"))
+    # The partner gateway after the services whose topics it consumes.
+    assert order.index("partner") > max(order.index(s) for s in
+                                         ("registry", "aid", "employment"))
+
+
+def test_compose_sends_the_partner_s_webhooks_to_public_addresses_only() -> None:
+    """Production: no private or loopback network may be allowed for webhooks (the runtime's
+    SSRF rules), in the partner gateway as in the notification service."""
+    services = compose()["services"]
+    for name in ("partner", "notification"):
+        assert services[name]["environment"].get("CDSP_WEBHOOK_ALLOWED_NETWORKS", "") == "", name
+        assert services[name]["environment"]["CDSP_ENV"] == "production", name
 
 
 def start_order(services: dict[str, Any]) -> list[str]:

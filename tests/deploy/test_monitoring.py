@@ -127,8 +127,15 @@ def test_the_alerts_cover_what_operators_must_act_on() -> None:
                    "cdsp_notification_undeliverable_total", "cdsp_grpc_requests_total",
                    "cdsp_volunteer_visits_missed_total",
                    "cdsp_employment_follow_ups_overdue_total", "cdsp_outbox_parked_events",
-                   "cdsp_pending_events_expired_total", "cdsp_token_revocations_age_seconds"):
+                   "cdsp_pending_events_expired_total", "cdsp_token_revocations_age_seconds",
+                   "cdsp_partner_oldest_undelivered_seconds"):
         assert needed in exprs, f"no alert uses {needed}"
+
+
+def test_a_lost_scrape_target_is_noticed_for_every_service() -> None:
+    [rule] = [r for r in alert_rules() if r["alert"] == "CdspServiceNotScraped"]
+    jobs = re.findall(r'absent\(up\{job="([a-z]+)"\}\)', rule["expr"])
+    assert sorted(jobs) == sorted(devstack.SERVICES)
 
 
 # ---------------------------------------------------------------- Prometheus, Grafana, compose
@@ -275,7 +282,8 @@ def test_every_metric_in_rules_and_dashboards_is_exported(exported: set[str]) ->
                    "cdsp_aid_sla_breaches_total", "cdsp_notification_deliveries_total",
                    "cdsp_volunteer_visits_missed_total",
                    "cdsp_employment_follow_ups_overdue_total", "cdsp_aid_open_cases",
-                   "cdsp_aid_sla_deadlines", "cdsp_aid_case_action_breaches_total"):
+                   "cdsp_aid_sla_deadlines", "cdsp_aid_case_action_breaches_total",
+                   "cdsp_partner_oldest_undelivered_seconds", "cdsp_partner_delivered_total"):
         assert family in exported, f"the services no longer export {family}"
     assert "cdsp_made_up_metric_total" not in exported
     used: dict[str, set[str]] = {}

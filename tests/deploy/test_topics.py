@@ -16,6 +16,7 @@ from kafka.admin import KafkaAdminClient
 from topics import TopicFileError, TopicSpec, load_topics
 
 import devstack
+from tests.deploy.test_kafka_acls import records_events
 
 ROOT = Path(__file__).resolve().parents[2]
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -31,12 +32,20 @@ def service_default_partitions() -> int:
 
 
 CONTACTS = "cdsp.registry.contacts.v1"
+PARTNER_SUBSCRIBER = re.compile(r"cdsp\.partner\.<code>\.v1")
+
+
+def publishing_services() -> list[str]:
+    """The services whose code puts events in the outbox for their own topic cdsp.<name>.v1:
+    all but the partner gateway, which delivers from its own table to its subscribers' topics."""
+    return [s for s in devstack.SERVICES if records_events(s)]
 
 
 def test_every_service_topic_is_declared_with_sane_settings() -> None:
     specs = load_topics()
     assert sorted(s.name for s in specs) == sorted(
-        [*(f"cdsp.{s}.v1" for s in devstack.SERVICES), "cdsp.audit.v1", CONTACTS])
+        [*(f"cdsp.{s}.v1" for s in publishing_services()), "cdsp.audit.v1", CONTACTS])
+    assert "partner" in devstack.SERVICES and "partner" not in publishing_services()
     for spec in specs:
         # Same count as a self-created topic: otherwise keys map to other partitions depending
         # on who created the topic first.
@@ -181,9 +190,30 @@ def test_apply_cli_on_the_real_topics(stack: devstack.Stack,
     argv = ["apply", "--bootstrap", stack.kafka_bootstrap, "--replication", "1"]
     assert topics.main(argv) == 0
     capsys.readouterr()
-    assert {f"cdsp.{s}.v1" for s in devstack.SERVICES} <= set(_broker_topics(stack.kafka_bootstrap))
+    assert {f"cdsp.{s}.v1" for s in publishing_services()} <= set(
+        _broker_topics(stack.kafka_bootstrap))
     assert topics.main(argv) == 0
     out = capsys.readouterr().out
     assert "nothing to create" in out
     assert "created" not in out
     assert "differs" not in out
+
+
+def test_the_partner_subscribers_topics_are_documented_with_their_settings(
+        tmp_path: Path) -> None:
+    """Not listed as topics (subscribers come and go): the file says who creates
+    cdsp.partner.<code>.v1, and its partnerSubscriberTopic (the chart's KafkaTopic per
+    subscriber) passes every check a listed topic passes."""
+    text = (ROOT / "deploy" / "kafka" / "topics.yaml").read_text()
+    assert PARTNER_SUBSCRIBER.search(text)
+    assert "creates a subscriber's topic" in text and "partnerSubscribers" in text
+    template = yaml.safe_load(text)["partnerSubscriberTopic"]
+    path = tmp_path / "topics.yaml"
+    path.write_text(yaml.safe_dump({"topics": [{"name": "cdsp.partner.charity-a.v1",
+                                                **template}]}))
+    [spec] = load_topics(path)
+    assert spec.partitions == service_default_partitions()
+    assert spec.config["cleanup.policy"] == "delete"
+    assert 7 * DAY_MS <= int(spec.config["retention.ms"]) <= 365 * DAY_MS
+    assert 1 <= int(spec.config["min.insync.replicas"]) <= spec.replication
+

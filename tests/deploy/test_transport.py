@@ -15,11 +15,11 @@ from helm_python.chart import Chart
 from runtime.grpc_tls import server_options
 from tests.deploy.test_helm_chart import (
     CHART,
-    FIVE,
     KUBE_VERSIONS,
     NAMESPACE,
     RELEASE,
     REQUIRED,
+    SERVICES,
     VALUE_SETS,
     Doc,
     get,
@@ -49,7 +49,7 @@ def env_of(docs: list[Doc], svc: str) -> dict[str, str | None]:
 
 def test_plaintext_by_default_with_reflection_off_in_production() -> None:
     docs = render({})
-    for svc, port in FIVE.items():
+    for svc, port in SERVICES.items():
         env = env_of(docs, svc)
         assert not {k for k in env if k.startswith("CDSP_GRPC_TLS") or k.endswith("HEALTH_ADDR")}
         assert container(docs, svc)["readinessProbe"]["grpc"]["port"] == port
@@ -94,7 +94,7 @@ def test_mutual_tls_and_cert_manager_certificates() -> None:
                 for e in services_of({}).values()]
     docs = render(merged(MUTUAL_CERT_MANAGER, {"services": services}))
     certificates = {d["spec"]["secretName"]: d for d in docs if d["kind"] == "Certificate"}
-    for svc in FIVE:
+    for svc in SERVICES:
         env = env_of(docs, svc)
         assert env["CDSP_GRPC_TLS_CLIENT_CA"] == f"{DIR}/ca.crt"
         secret = "registry-cert" if svc == "registry" else f"{RELEASE}-{svc}-grpc-tls"
@@ -109,7 +109,7 @@ def test_mutual_tls_and_cert_manager_certificates() -> None:
         assert cert["issuerRef"] == {"name": "cdsp-ca", "kind": "Issuer",
                                      "group": "cert-manager.io"}
         assert cert["privateKey"]["rotationPolicy"] == "Always"
-    assert len(certificates) == len(FIVE) + 1  # and the console's client certificate
+    assert len(certificates) == len(SERVICES) + 1  # and the console's client certificate
 
 
 @pytest.mark.parametrize("version", KUBE_VERSIONS)

@@ -155,5 +155,18 @@ names database.migrationSecretName (two roles), else the service's own Secret (o
 {{- if not (has . $names) -}}{{ fail (printf "service %q: allowedCallers names %q, which is not in services" $svcName .) }}{{- end -}}
 {{- end -}}
 {{- end -}}
+{{- $codes := list -}}
+{{- $subscriberUsers := list -}}
+{{- range .Values.partnerSubscribers -}}
+{{- if not (has "partner" $names) -}}{{ fail (printf "partnerSubscribers: subscriber %q needs the partner gateway (a services entry named partner)" .code) }}{{- end -}}
+{{- if has .code $codes -}}{{ fail (printf "partnerSubscribers: code %q is listed twice" .code) }}{{- end -}}
+{{- $user := .user | default (printf "partner-%s" .code) -}}
+{{- if has $user $subscriberUsers -}}{{ fail (printf "partnerSubscribers: user %q is listed twice" $user) }}{{- end -}}
+{{- range $names -}}
+{{- if eq $user (include "cdsp.fullname" (dict "root" $ "name" .)) -}}{{ fail (printf "partnerSubscribers: user %q is the Kafka user of service %s" $user .) }}{{- end -}}
+{{- end -}}
+{{- $codes = append $codes .code -}}
+{{- $subscriberUsers = append $subscriberUsers $user -}}
+{{- end -}}
 {{- include "cdsp.console.validate" . -}}
 {{- end }}
